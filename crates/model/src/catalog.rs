@@ -144,10 +144,7 @@ impl Module {
             "assets" => "equipment",
             other => other,
         };
-        Module::ALL
-            .iter()
-            .copied()
-            .find(|m| m.info().name == canonical)
+        Module::ALL.iter().copied().find(|m| m.info().name == canonical)
     }
 
     /// The permissions of this module, in catalog order.
@@ -412,10 +409,7 @@ impl PermSet {
 
     /// The members in catalog order.
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL
-            .iter()
-            .copied()
-            .filter(move |p| self.contains(*p))
+        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
     }
 }
 
@@ -427,9 +421,7 @@ impl FromIterator<Permission> for PermSet {
 
 impl fmt::Debug for PermSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.iter().map(Permission::name))
-            .finish()
+        f.debug_set().entries(self.iter().map(Permission::name)).finish()
     }
 }
 

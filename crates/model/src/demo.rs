@@ -82,27 +82,11 @@ pub fn plant() -> Result<Plant, ModelError> {
 
     plant.put_project(RELIABILITY, "Line 3 Reliability")?;
     let [carmen, henrik, priya] = COORDINATORS;
-    plant.set_project_role(
-        Grantee::User(carmen),
-        RELIABILITY,
-        Some(ProjectRole::Editor),
-    )?;
-    plant.set_project_role(
-        Grantee::User(henrik),
-        RELIABILITY,
-        Some(ProjectRole::Member),
-    )?;
+    plant.set_project_role(Grantee::User(carmen), RELIABILITY, Some(ProjectRole::Editor))?;
+    plant.set_project_role(Grantee::User(henrik), RELIABILITY, Some(ProjectRole::Member))?;
     plant.set_project_role(Grantee::User(priya), RELIABILITY, Some(ProjectRole::Member))?;
-    plant.set_project_role(
-        Grantee::Group(SHIFT_A),
-        RELIABILITY,
-        Some(ProjectRole::Chat),
-    )?;
-    plant.set_project_role(
-        Grantee::User(MANAGEMENT),
-        RELIABILITY,
-        Some(ProjectRole::Viewer),
-    )?;
+    plant.set_project_role(Grantee::Group(SHIFT_A), RELIABILITY, Some(ProjectRole::Chat))?;
+    plant.set_project_role(Grantee::User(MANAGEMENT), RELIABILITY, Some(ProjectRole::Viewer))?;
 
     let asset = |name: &str, kind, agents: Vec<AssetId>| AssetSpec {
         name: name.to_owned(),
@@ -123,10 +107,7 @@ pub fn plant() -> Result<Plant, ModelError> {
         WORK_ORDER_TOOL,
         asset("Work Order Writer", AssetKind::Tool, vec![]),
     )?;
-    plant.put_asset(
-        MANUALS,
-        asset("Line 3 Manuals", AssetKind::Knowledge, vec![]),
-    )?;
+    plant.put_asset(MANUALS, asset("Line 3 Manuals", AssetKind::Knowledge, vec![]))?;
     plant.put_asset(
         HANDOVER_WORKFORCE,
         asset(
@@ -136,21 +117,9 @@ pub fn plant() -> Result<Plant, ModelError> {
         ),
     )?;
     // Scenario 4: Henrik is member on the workforce and the vibration agent, not the thermal one.
-    plant.set_asset_role(
-        Grantee::User(henrik),
-        HANDOVER_WORKFORCE,
-        Some(AssetRole::Member),
-    )?;
-    plant.set_asset_role(
-        Grantee::User(henrik),
-        VIBRATION_AGENT,
-        Some(AssetRole::Member),
-    )?;
-    plant.set_asset_role(
-        Grantee::Group(SHIFT_A),
-        VIBRATION_AGENT,
-        Some(AssetRole::Member),
-    )?;
+    plant.set_asset_role(Grantee::User(henrik), HANDOVER_WORKFORCE, Some(AssetRole::Member))?;
+    plant.set_asset_role(Grantee::User(henrik), VIBRATION_AGENT, Some(AssetRole::Member))?;
+    plant.set_asset_role(Grantee::Group(SHIFT_A), VIBRATION_AGENT, Some(AssetRole::Member))?;
     plant.set_asset_role(Grantee::User(MANAGEMENT), MANUALS, Some(AssetRole::Viewer))?;
 
     plant.put_node(SITE, "North Plant", None)?;

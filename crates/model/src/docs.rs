@@ -49,10 +49,7 @@ pub fn catalog_document() -> CatalogDocument {
         .map(|r| {
             (
                 r.name().to_owned(),
-                r.permissions()
-                    .iter()
-                    .map(|p| p.name().to_owned())
-                    .collect(),
+                r.permissions().iter().map(|p| p.name().to_owned()).collect(),
             )
         })
         .collect();
@@ -122,11 +119,7 @@ pub fn permissions_markdown() -> String {
     for info in Permission::catalog() {
         let _ = write!(out, "| `{}` | {} |", info.name, info.description);
         for role in OrgRole::ALL {
-            let _ = write!(
-                out,
-                " {} |",
-                mark(role.permissions().contains(info.permission))
-            );
+            let _ = write!(out, " {} |", mark(role.permissions().contains(info.permission)));
         }
         out.push('\n');
     }

@@ -41,10 +41,7 @@ pub enum ModelError {
     #[error("user {user} is the last active owner; make someone else owner first")]
     LastOwner { user: UserId },
 
-    #[error(
-        "{creator} cannot grant permissions it does not hold: {}",
-        names(missing)
-    )]
+    #[error("{creator} cannot grant permissions it does not hold: {}", names(missing))]
     Escalation {
         creator: Principal,
         missing: Vec<Permission>,
@@ -89,9 +86,5 @@ impl ModelError {
 }
 
 fn names(perms: &[Permission]) -> String {
-    perms
-        .iter()
-        .map(|p| p.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    perms.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
 }

@@ -6,8 +6,7 @@ use crate::resolver::{Reason, Via};
 
 impl Plant {
     fn user_name(&self, id: UserId) -> String {
-        self.user(id)
-            .map_or_else(|| id.to_string(), |u| u.name.clone())
+        self.user(id).map_or_else(|| id.to_string(), |u| u.name.clone())
     }
 
     fn group_name(&self, id: GroupId) -> String {
@@ -21,10 +20,8 @@ impl Plant {
     }
 
     fn asset_name(&self, id: AssetId) -> String {
-        self.asset(id).map_or_else(
-            || id.to_string(),
-            |a| format!("{} {}", a.kind.name(), a.name),
-        )
+        self.asset(id)
+            .map_or_else(|| id.to_string(), |a| format!("{} {}", a.kind.name(), a.name))
     }
 
     fn key_name(&self, id: KeyId) -> String {
@@ -33,8 +30,7 @@ impl Plant {
     }
 
     fn node_name(&self, id: NodeId) -> String {
-        self.node(id)
-            .map_or_else(|| id.to_string(), |n| n.name.clone())
+        self.node(id).map_or_else(|| id.to_string(), |n| n.name.clone())
     }
 
     fn via(&self, via: Via) -> String {
@@ -52,14 +48,10 @@ impl Plant {
                 format!("org {role}s are project admin of every project")
             }
             Reason::ProjectRole { project, role, via } => {
-                format!(
-                    "{role} of {}, {}",
-                    self.project_name(project),
-                    self.via(via)
-                )
+                format!("{role} of {}, {}", self.project_name(project), self.via(via))
             }
             Reason::ProjectCascade { project, role, via } => format!(
-                "{role} of {} ({}), which makes them admin of its every asset",
+                "{role} of {} ({}), which makes them admin of every asset in it",
                 self.project_name(project),
                 self.via(via)
             ),
@@ -73,27 +65,17 @@ impl Plant {
                 } else {
                     ""
                 };
-                format!(
-                    "{role} of {}, {}{note}",
-                    self.asset_name(asset),
-                    self.via(via)
-                )
+                format!("{role} of {}, {}{note}", self.asset_name(asset), self.via(via))
             }
             Reason::KeyPermission { key } => format!("{} holds it", self.key_name(key)),
             Reason::KeyScope { key, scope } => {
-                format!(
-                    "within {}'s scope {}",
-                    self.key_name(key),
-                    self.node_name(scope)
-                )
+                format!("within {}'s scope {}", self.key_name(key), self.node_name(scope))
             }
             Reason::UnknownPrincipal => "no such user or API key".to_owned(),
             Reason::UnknownResource => "no such resource".to_owned(),
             Reason::UserDeactivated { user } => format!("{} is deactivated", self.user_name(user)),
             Reason::KeyDisabled { key } => format!("{} is disabled", self.key_name(key)),
-            Reason::NotApplicable => {
-                "that action does not apply to this kind of resource".to_owned()
-            }
+            Reason::NotApplicable => "that action does not apply to this kind of resource".to_owned(),
             Reason::KeyHoldsCatalogOnly { key } => {
                 format!(
                     "{} holds catalog permissions only, not project or asset roles",

@@ -30,8 +30,7 @@ fn join(path: &str, key: &str) -> String {
 /// Parses a permission object. Missing modules or actions, and `false`, mean deny; an unknown
 /// module or action, or a value that is not a boolean, is an error naming its path.
 pub fn import(text: &str) -> Result<PermSet, ModelError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| problem("", format!("not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| problem("", format!("not valid JSON: {e}")))?;
     import_value(&value)
 }
 
@@ -62,12 +61,7 @@ fn walk(value: &Value, path: &str, set: &mut PermSet) -> Result<(), ModelError> 
     Ok(())
 }
 
-fn read_module(
-    module: Module,
-    value: &Value,
-    path: &str,
-    set: &mut PermSet,
-) -> Result<(), ModelError> {
+fn read_module(module: Module, value: &Value, path: &str, set: &mut PermSet) -> Result<(), ModelError> {
     let Value::Object(actions) = value else {
         return Err(problem(path, "expected an object of actions"));
     };
@@ -75,12 +69,7 @@ fn read_module(
         let here = join(path, action);
         let permission = Verb::parse(action)
             .and_then(|verb| Permission::find(module, verb))
-            .ok_or_else(|| {
-                problem(
-                    &here,
-                    format!("unknown action for module {}", module.name()),
-                )
-            })?;
+            .ok_or_else(|| problem(&here, format!("unknown action for module {}", module.name())))?;
         match value {
             Value::Bool(true) => set.insert(permission),
             Value::Bool(false) => {}

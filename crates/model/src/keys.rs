@@ -29,10 +29,7 @@ impl Plant {
             }
         }
         if let Principal::Key(id) = creator {
-            let creator_scopes = self
-                .key(id)
-                .map(|k| k.scopes.as_slice())
-                .unwrap_or_default();
+            let creator_scopes = self.key(id).map(|k| k.scopes.as_slice()).unwrap_or_default();
             if !creator_scopes.is_empty() {
                 let within = !scopes.is_empty()
                     && scopes

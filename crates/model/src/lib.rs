@@ -18,9 +18,5 @@ pub use catalog::{Module, PermSet, Permission, Verb};
 pub use error::ModelError;
 pub use ids::{AssetId, Grantee, GroupId, KeyId, NodeId, Principal, ProjectId, Resource, UserId};
 pub use plant::{ApiKey, AssetSpec, Change, Plant};
-pub use resolver::{
-    AccessDelta, Action, Decision, EffectiveAccess, Reason, Target, Via, WorkforceCheck,
-};
-pub use roles::{
-    ActionSet, AssetAction, AssetKind, AssetRole, OrgRole, ProjectAction, ProjectRole,
-};
+pub use resolver::{AccessDelta, Action, Decision, EffectiveAccess, Reason, Target, Via, WorkforceCheck};
+pub use roles::{ActionSet, AssetAction, AssetKind, AssetRole, OrgRole, ProjectAction, ProjectRole};

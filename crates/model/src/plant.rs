@@ -42,15 +42,9 @@ fn lookup<K: Ord + Copy, V: Copy>(sorted: &[(K, V)], key: K) -> Option<V> {
 }
 
 /// Sets or removes `key`'s value, keeping the slice sorted; returns the previous value.
-fn set_sorted<K: Ord + Copy, V: Copy>(
-    sorted: &mut Vec<(K, V)>,
-    key: K,
-    value: Option<V>,
-) -> Option<V> {
+fn set_sorted<K: Ord + Copy, V: Copy>(sorted: &mut Vec<(K, V)>, key: K, value: Option<V>) -> Option<V> {
     match (sorted.binary_search_by_key(&key, |(k, _)| *k), value) {
-        (Ok(i), Some(v)) => sorted
-            .get_mut(i)
-            .map(|slot| std::mem::replace(&mut slot.1, v)),
+        (Ok(i), Some(v)) => sorted.get_mut(i).map(|slot| std::mem::replace(&mut slot.1, v)),
         (Ok(i), None) => Some(sorted.remove(i).1),
         (Err(i), Some(v)) => {
             sorted.insert(i, (key, v));
@@ -440,16 +434,10 @@ impl Plant {
         Ok(())
     }
 
-    pub fn set_group_member(
-        &mut self,
-        group: GroupId,
-        user: UserId,
-        member: bool,
-    ) -> Result<(), ModelError> {
-        self.user(user)
-            .ok_or_else(|| missing(EntityKind::User, user.0))?;
-        let g = slot_mut(&mut self.groups, group.index())
-            .ok_or_else(|| missing(EntityKind::Group, group.0))?;
+    pub fn set_group_member(&mut self, group: GroupId, user: UserId, member: bool) -> Result<(), ModelError> {
+        self.user(user).ok_or_else(|| missing(EntityKind::User, user.0))?;
+        let g =
+            slot_mut(&mut self.groups, group.index()).ok_or_else(|| missing(EntityKind::Group, group.0))?;
         set_member(&mut g.members, user, member);
         if let Some(u) = slot_mut(&mut self.users, user.index()) {
             let at = u.groups.iter().position(|x| *x == group);
@@ -464,11 +452,7 @@ impl Plant {
         Ok(())
     }
 
-    pub fn put_project(
-        &mut self,
-        id: ProjectId,
-        name: impl Into<String>,
-    ) -> Result<(), ModelError> {
+    pub fn put_project(&mut self, id: ProjectId, name: impl Into<String>) -> Result<(), ModelError> {
         check_id(EntityKind::Project, id.0)?;
         if let Some(project) = slot_mut(&mut self.projects, id.index()) {
             project.name = name.into();
@@ -609,8 +593,8 @@ impl Plant {
         role: Option<AssetRole>,
     ) -> Result<Option<AssetRole>, ModelError> {
         self.check_grantee(grantee)?;
-        let a = slot_mut(&mut self.assets, asset.index())
-            .ok_or_else(|| missing(EntityKind::Asset, asset.0))?;
+        let a =
+            slot_mut(&mut self.assets, asset.index()).ok_or_else(|| missing(EntityKind::Asset, asset.0))?;
         set_sorted(&mut a.grants, grantee, role);
         Ok(self
             .grants_mut(grantee)
@@ -706,21 +690,15 @@ impl Plant {
                 let (name, role) = (u.name.clone(), u.org_role);
                 self.put_user(*user, name, role, *active)
             }
-            Change::SetGroupMember {
-                group,
-                user,
-                member,
-            } => self.set_group_member(*group, *user, *member),
+            Change::SetGroupMember { group, user, member } => self.set_group_member(*group, *user, *member),
             Change::SetProjectRole {
                 grantee,
                 project,
                 role,
             } => self.set_project_role(*grantee, *project, *role).map(drop),
-            Change::SetAssetRole {
-                grantee,
-                asset,
-                role,
-            } => self.set_asset_role(*grantee, *asset, *role).map(drop),
+            Change::SetAssetRole { grantee, asset, role } => {
+                self.set_asset_role(*grantee, *asset, *role).map(drop)
+            }
             Change::SetKeyPermissions { key, permissions } => {
                 let k = slot_mut(&mut self.keys, key.index())
                     .ok_or_else(|| missing(EntityKind::ApiKey, key.0))?;

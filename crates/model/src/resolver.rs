@@ -13,9 +13,7 @@ use crate::catalog::{PermSet, Permission};
 use crate::error::ModelError;
 use crate::ids::{AssetId, GroupId, KeyId, NodeId, Principal, ProjectId, Resource, UserId};
 use crate::plant::{ApiKey, Change, Plant, User};
-use crate::roles::{
-    ActionSet, AssetAction, AssetKind, AssetRole, OrgRole, ProjectAction, ProjectRole,
-};
+use crate::roles::{ActionSet, AssetAction, AssetKind, AssetRole, OrgRole, ProjectAction, ProjectRole};
 
 /// What is being asked: a catalog permission (org level, or on a hierarchy node), or a project
 /// or asset action.
@@ -266,12 +264,7 @@ pub enum Target {
 
 impl Plant {
     /// Decides whether `principal` may do `action` on `resource`. Missing means deny.
-    pub fn decide(
-        &self,
-        principal: Principal,
-        action: impl Into<Action>,
-        resource: Resource,
-    ) -> Decision {
+    pub fn decide(&self, principal: Principal, action: impl Into<Action>, resource: Resource) -> Decision {
         let action = action.into();
         match principal {
             Principal::User(id) => match self.user(id) {
@@ -289,12 +282,7 @@ impl Plant {
 
     /// `decide(..).allowed`.
     #[inline]
-    pub fn allows(
-        &self,
-        principal: Principal,
-        action: impl Into<Action>,
-        resource: Resource,
-    ) -> bool {
+    pub fn allows(&self, principal: Principal, action: impl Into<Action>, resource: Resource) -> bool {
         self.decide(principal, action, resource).allowed
     }
 
@@ -308,9 +296,7 @@ impl Plant {
             (Action::Project(action), Resource::Project(project)) => {
                 self.decide_project(user, action, project)
             }
-            (Action::Asset(action), Resource::Asset(asset)) => {
-                self.decide_asset(user, action, asset)
-            }
+            (Action::Asset(action), Resource::Asset(asset)) => self.decide_asset(user, action, asset),
             _ => Decision::deny(Reason::NotApplicable),
         }
     }
@@ -350,9 +336,7 @@ impl Plant {
         }
         let mut reasons = Reasons::new();
         if user.org_role.is_project_admin_everywhere() {
-            reasons.push(Reason::OrgCascade {
-                role: user.org_role,
-            });
+            reasons.push(Reason::OrgCascade { role: user.org_role });
         }
         let mut best: Option<ProjectRole> = None;
         for (role, via) in self.project_roles(user, project) {
@@ -385,9 +369,7 @@ impl Plant {
         let mut ceiling: Option<AssetRole> = None;
         let mut best_project_role: Option<ProjectRole> = None;
         if user.org_role.is_project_admin_everywhere() {
-            reasons.push(Reason::OrgCascade {
-                role: user.org_role,
-            });
+            reasons.push(Reason::OrgCascade { role: user.org_role });
             ceiling = Some(AssetRole::Admin);
         }
         for (role, via) in self.project_roles(user, project) {
@@ -459,19 +441,12 @@ impl Plant {
             }
         };
         if !key.permissions.contains(permission) {
-            return Decision::deny(Reason::KeyLacks {
-                key: id,
-                permission,
-            });
+            return Decision::deny(Reason::KeyLacks { key: id, permission });
         }
         let mut reasons = Reasons::new();
         reasons.push(Reason::KeyPermission { key: id });
         if let (Some(node), false) = (node, key.scopes.is_empty()) {
-            match key
-                .scopes
-                .iter()
-                .find(|scope| self.node_within(node, **scope))
-            {
+            match key.scopes.iter().find(|scope| self.node_within(node, **scope)) {
                 Some(scope) => reasons.push(Reason::KeyScope {
                     key: id,
                     scope: *scope,
@@ -593,11 +568,7 @@ impl Plant {
 
     /// Who can do `action` on `resource`, each with the reasons. Only principals whose grants
     /// could reach the resource are checked, so this does not scan every binding.
-    pub fn who_can(
-        &self,
-        action: impl Into<Action>,
-        resource: Resource,
-    ) -> Vec<(Principal, Decision)> {
+    pub fn who_can(&self, action: impl Into<Action>, resource: Resource) -> Vec<(Principal, Decision)> {
         let action = action.into();
         let mut candidates: Vec<Principal> = Vec::new();
         match action {
@@ -625,9 +596,7 @@ impl Plant {
                         .filter(|(_, u)| u.active && u.org_role.is_project_admin_everywhere())
                         .map(|(id, _)| Principal::User(id)),
                 );
-                let project_grants = project
-                    .and_then(|p| self.project(p))
-                    .map(|p| p.grants.as_slice());
+                let project_grants = project.and_then(|p| self.project(p)).map(|p| p.grants.as_slice());
                 let asset_grants = asset.map(|a| a.grants.as_slice());
                 let grantees = project_grants
                     .unwrap_or_default()
@@ -639,8 +608,7 @@ impl Plant {
                         crate::ids::Grantee::User(u) => candidates.push(Principal::User(u)),
                         crate::ids::Grantee::Group(g) => {
                             if let Some(group) = self.group(g) {
-                                candidates
-                                    .extend(group.members.iter().map(|u| Principal::User(*u)));
+                                candidates.extend(group.members.iter().map(|u| Principal::User(*u)));
                             }
                         }
                     }
@@ -733,11 +701,7 @@ fn diff_access(
         });
     }
     let empty = ActionSet::EMPTY;
-    let projects: BTreeSet<&ProjectId> = before
-        .projects
-        .keys()
-        .chain(after.projects.keys())
-        .collect();
+    let projects: BTreeSet<&ProjectId> = before.projects.keys().chain(after.projects.keys()).collect();
     for project in projects {
         let was = before.projects.get(project).copied().unwrap_or(empty);
         let now = after.projects.get(project).copied().unwrap_or(empty);

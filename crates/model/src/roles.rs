@@ -263,10 +263,7 @@ impl ProjectAction {
     }
 
     pub fn parse(name: &str) -> Option<ProjectAction> {
-        ProjectAction::ALL
-            .iter()
-            .copied()
-            .find(|a| a.name() == name)
+        ProjectAction::ALL.iter().copied().find(|a| a.name() == name)
     }
 }
 
@@ -282,8 +279,7 @@ macro_rules! serde_by_name {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let name = String::deserialize(d)?;
-                $ty::parse(&name)
-                    .ok_or_else(|| serde::de::Error::custom(format!("unknown action `{name}`")))
+                $ty::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown action `{name}`")))
             }
         }
     };

@@ -85,10 +85,7 @@ mod tests {
         let body = DecisionBody::new(&plant, principal, action, resource, &decision);
         let json = serde_json::to_string(&body).unwrap();
         assert!(json.contains("\"reason\":\"cannot_run_agent\""), "{json}");
-        assert!(
-            json.contains("cannot run agent Thermal Inspector"),
-            "{json}"
-        );
+        assert!(json.contains("cannot run agent Thermal Inspector"), "{json}");
         let back: DecisionBody = serde_json::from_str(&json).unwrap();
         assert_eq!(back, body);
         assert!(!back.allowed);
