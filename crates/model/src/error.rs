@@ -62,8 +62,8 @@ pub enum ModelError {
     #[error("asset {asset} is a {kind}; only workforces list agents")]
     AgentsOnNonWorkforce { asset: u32, kind: &'static str },
 
-    #[error("asset {asset} cannot move to another project")]
-    AssetProjectChange { asset: u32 },
+    #[error("asset {asset} cannot change its project or kind; create a new asset instead")]
+    AssetChange { asset: u32 },
 }
 
 impl ModelError {
@@ -80,7 +80,7 @@ impl ModelError {
             ModelError::HierarchyCycle { .. } => "hierarchy_cycle",
             ModelError::InvalidWorkforceAgent { .. } => "invalid_workforce_agent",
             ModelError::AgentsOnNonWorkforce { .. } => "agents_on_non_workforce",
-            ModelError::AssetProjectChange { .. } => "asset_project_change",
+            ModelError::AssetChange { .. } => "asset_change",
         }
     }
 }

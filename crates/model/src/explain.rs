@@ -99,6 +99,10 @@ impl Plant {
                     self.key_name(key)
                 )
             }
+            Reason::ScopedKeyNeedsNode { key, permission } => format!(
+                "{} is limited to parts of the hierarchy; {permission} holds only within them",
+                self.key_name(key)
+            ),
             Reason::NotInProject { project } => {
                 format!("no role in {}", self.project_name(project))
             }

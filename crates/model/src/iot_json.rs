@@ -45,6 +45,9 @@ fn walk(value: &Value, path: &str, set: &mut PermSet) -> Result<(), ModelError> 
         return Err(problem(path, "expected an object"));
     };
     for (key, value) in map {
+        if key.is_empty() || key.contains('.') {
+            return Err(problem(&join(path, &format!("{key:?}")), "unknown module"));
+        }
         let here = join(path, key);
         let canonical = here.replace("heirarchy_group", "hierarchy_group");
         if let Some(module) = Module::parse(&canonical) {

@@ -15,7 +15,11 @@ impl Plant {
         permissions: PermSet,
         scopes: &[NodeId],
     ) -> Result<(), ModelError> {
-        let held = self.org_permissions(creator);
+        // A scoped key may pass on its per-node permissions within its scope (checked below).
+        let held = match creator {
+            Principal::Key(id) => self.key(id).filter(|k| k.enabled).map_or(PermSet::EMPTY, |k| k.permissions),
+            Principal::User(_) => self.org_permissions(creator),
+        };
         let missing: Vec<_> = permissions.difference(held).iter().collect();
         if !missing.is_empty() {
             return Err(ModelError::Escalation { creator, missing });

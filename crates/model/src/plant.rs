@@ -534,11 +534,10 @@ impl Plant {
             }
         }
         if let Some(existing) = slot_mut(&mut self.assets, id.index()) {
-            if existing.project != spec.project {
-                return Err(ModelError::AssetProjectChange { asset: id.0 });
+            if existing.project != spec.project || existing.kind != spec.kind {
+                return Err(ModelError::AssetChange { asset: id.0 });
             }
             existing.name = spec.name;
-            existing.kind = spec.kind;
             existing.agents = spec.agents;
             return Ok(());
         }

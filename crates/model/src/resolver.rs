@@ -158,6 +158,9 @@ pub enum Reason {
         key: KeyId,
         node: NodeId,
     },
+    /// A key scoped to hierarchy subtrees holds device-plane permissions per node only, never
+    /// org-wide.
+    ScopedKeyNeedsNode { key: KeyId, permission: Permission },
     /// No project role at all, directly or through a group.
     NotInProject {
         project: ProjectId,
@@ -443,9 +446,13 @@ impl Plant {
         if !key.permissions.contains(permission) {
             return Decision::deny(Reason::KeyLacks { key: id, permission });
         }
+        let scoped = !key.scopes.is_empty();
+        if scoped && node.is_none() && permission.module().info().iot_path.is_some() {
+            return Decision::deny(Reason::ScopedKeyNeedsNode { key: id, permission });
+        }
         let mut reasons = Reasons::new();
         reasons.push(Reason::KeyPermission { key: id });
-        if let (Some(node), false) = (node, key.scopes.is_empty()) {
+        if let (Some(node), true) = (node, scoped) {
             match key.scopes.iter().find(|scope| self.node_within(node, **scope)) {
                 Some(scope) => reasons.push(Reason::KeyScope {
                     key: id,
@@ -484,6 +491,10 @@ impl Plant {
                 _ => PermSet::EMPTY,
             },
             Principal::Key(id) => match self.key(id) {
+                // A scoped key holds its device-plane permissions per node, not org-wide.
+                Some(k) if k.enabled && !k.scopes.is_empty() => {
+                    PermSet::of(k.permissions.iter().filter(|p| p.module().info().iot_path.is_none()))
+                }
                 Some(k) if k.enabled => k.permissions,
                 _ => PermSet::EMPTY,
             },

@@ -1,10 +1,13 @@
 //! The IoT document's permission object: the golden round trip of its full example, and the
 //! import rules (spellings, deny by default, errors naming their path).
 
+// Test helpers outside `#[test]` functions fail the test by panicking, which is what we want.
+#![allow(clippy::panic)]
+
 use serde_json::Value;
 use steward_model::catalog::Source;
 use steward_model::iot_json::{export, export_value, import, import_value};
-use steward_model::{Module, ModelError, PermSet, Permission};
+use steward_model::{ModelError, Module, PermSet, Permission};
 
 /// The full permission object of the IoT document, verbatim (including `heirarchy_group`).
 const FULL: &str = include_str!("fixtures/iot_full_permissions.json");
@@ -79,10 +82,7 @@ fn export_of_nothing_lists_every_iot_action_as_false() {
 fn both_hierarchy_spellings_are_accepted() {
     let canonical = import(r#"{"hierarchy_group":{"list":true,"update":true}}"#).unwrap();
     let document = import(r#"{"heirarchy_group":{"list":true,"update":true}}"#).unwrap();
-    let expected = PermSet::of([
-        Permission::HierarchyGroupList,
-        Permission::HierarchyGroupUpdate,
-    ]);
+    let expected = PermSet::of([Permission::HierarchyGroupList, Permission::HierarchyGroupUpdate]);
     assert_eq!(canonical, expected);
     assert_eq!(document, expected);
     // Export keeps the document's spelling.
@@ -102,8 +102,7 @@ fn missing_modules_actions_and_false_mean_deny() {
         PermSet::EMPTY
     );
     assert_eq!(
-        import(r#"{"alerts":{"listen":false,"list":true},"commands":{"rpc":{"call":false}}}"#)
-            .unwrap(),
+        import(r#"{"alerts":{"listen":false,"list":true},"commands":{"rpc":{"call":false}}}"#).unwrap(),
         PermSet::of([Permission::AlertsList])
     );
     // `list` does not bring `listen` with it, nor the other way round.
@@ -142,10 +141,7 @@ fn unknown_action_names_its_path() {
 
 #[test]
 fn non_boolean_values_name_their_path() {
-    assert_eq!(
-        error_path(import(r#"{"alerts":{"listen":1}}"#)),
-        "alerts.listen"
-    );
+    assert_eq!(error_path(import(r#"{"alerts":{"listen":1}}"#)), "alerts.listen");
     assert_eq!(
         error_path(import(r#"{"telemetry":{"listen":"true"}}"#)),
         "telemetry.listen"
@@ -172,12 +168,7 @@ fn non_boolean_values_name_their_path() {
 fn scada_set_exports_after_the_iot_modules_and_imports_back() {
     let scada = PermSet::of([Permission::EventsManage, Permission::EquipmentView]);
     let value = export_value(scada);
-    let keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
         [
@@ -196,10 +187,7 @@ fn scada_set_exports_after_the_iot_modules_and_imports_back() {
         value["equipment"],
         serde_json::json!({"view": true, "manage": false})
     );
-    assert_eq!(
-        value["events"],
-        serde_json::json!({"view": true, "manage": true})
-    );
+    assert_eq!(value["events"], serde_json::json!({"view": true, "manage": true}));
     // No IoT permission is granted.
     assert!(!without_whitespace(&value["devices"].to_string()).contains("true"));
     assert_eq!(import(&export(scada)).unwrap(), scada);
@@ -209,4 +197,12 @@ fn scada_set_exports_after_the_iot_modules_and_imports_back() {
         import(r#"{"assets":{"view":true},"events":{"manage":true}}"#).unwrap(),
         scada
     );
+}
+
+#[test]
+fn dotted_or_empty_keys_are_not_modules() {
+    for bad in [r#"{"commands.rpc":{"call":true}}"#, r#"{"":{}}"#] {
+        let err = steward_model::iot_json::import(bad).unwrap_err();
+        assert_eq!(err.code(), "invalid_permission_json", "{bad}");
+    }
 }

@@ -1,6 +1,14 @@
 //! One test per statement of the seed documents about roles, keys and cascades. Each test's
 //! name is the statement.
 
+// Tests: a failed setup step is a failed test, so unwrapping and indexing are what we want.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use steward_model::demo::{self, ids};
 use steward_model::legacy::{self, LegacyAssignment, LegacyRole};
 use steward_model::*;
@@ -702,6 +710,12 @@ fn a_scoped_key_reaches_its_hierarchy_subtree_and_nothing_outside() {
             node: NodeId(10)
         }]
     );
+    // Org-wide, a scoped key holds no device-plane permission: it must ask about a node.
+    let org_wide = plant.decide(key, Permission::DevicesList, Resource::Org);
+    assert_eq!(
+        org_wide.reasons.as_slice(),
+        &[Reason::ScopedKeyNeedsNode { key: KeyId(9), permission: Permission::DevicesList }]
+    );
     // A scoped key cannot mint a key with a wider scope.
     let err = plant
         .check_key_grant(key, PermSet::of([Permission::DevicesList]), &[ids::SITE])
@@ -778,4 +792,20 @@ fn who_can_run_an_agent_names_everyone_with_their_reasons() {
     assert!(!people.contains(&user(ids::TECHNICIANS[7])));
     assert!(!people.contains(&user(ids::MANAGEMENT)));
     assert!(who.iter().all(|(_, d)| d.allowed && !d.reasons.is_empty()));
+}
+
+#[test]
+fn an_asset_keeps_its_project_and_kind() {
+    let mut plant = demo::plant().unwrap();
+    let spec = AssetSpec {
+        name: "Vibration Analyst".into(),
+        project: ids::RELIABILITY,
+        kind: AssetKind::Tool,
+        creator: None,
+        agents: vec![],
+    };
+    // Turning an agent a workforce lists into a tool would break the workforce.
+    let err = plant.put_asset(ids::VIBRATION_AGENT, spec).unwrap_err();
+    assert_eq!(err.code(), "asset_change");
+    assert_eq!(plant.asset(ids::VIBRATION_AGENT).unwrap().kind, AssetKind::Agent);
 }
