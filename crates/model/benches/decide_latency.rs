@@ -28,7 +28,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use steward_model::plant::{Asset, Group, Project, User};
-use steward_model::{AssetAction, AssetKind, Decision, Permission, Plant, Resource, UserId};
+use steward_model::{
+    AssetAction, AssetKind, AssetRole, Change, Decision, Grantee, Permission, Plant, Resource, UserId,
+};
 
 use common::{Check, Kind, SCALES, SEED, Workload};
 
@@ -360,7 +362,7 @@ fn main() {
             .take(if big { 300 } else { 1000 })
             .collect();
         let org_calls = if big { 20 } else { 200 };
-        let mut queries: Vec<(&str, Vec<u64>, f64)> = Vec::new();
+        let mut queries: Vec<(String, Vec<u64>, f64)> = Vec::new();
         for (what, items) in [
             ("who_can asset.run", &assets),
             ("who_can asset.run, workforces", &workforces),
@@ -371,7 +373,7 @@ fn main() {
                 answers += who.len();
                 who
             });
-            queries.push((what, samples, answers as f64 / items.len().max(1) as f64));
+            queries.push((what.into(), samples, answers as f64 / items.len().max(1) as f64));
         }
         for permission in [Permission::TasksManage, Permission::UsersManage] {
             let items = vec![permission; org_calls];
@@ -381,12 +383,46 @@ fn main() {
                 answers += who.len();
                 who
             });
-            queries.push((permission.name(), samples, answers as f64 / org_calls as f64));
+            queries.push((
+                format!("who_can {}", permission.name()),
+                samples,
+                answers as f64 / org_calls as f64,
+            ));
         }
         let sample = common::sample_users(plant, 1000, SEED);
         let matrix_calls: Vec<&[UserId]> = vec![&sample; if full { 500 } else { 20 }];
         let samples = time_each(&matrix_calls, |users| plant.effective_matrix(users));
-        queries.push(("effective_matrix, 1000 users × catalog", samples, 1000.0));
+        queries.push((
+            format!("effective_matrix, {} users × catalog", sample.len()),
+            samples,
+            sample.len() as f64,
+        ));
+        // Not a target: the preview of one grant change (what the console shows before saving),
+        // and the plant clone it starts with.
+        let changes: Vec<Change> = sample
+            .iter()
+            .take(if big { 20 } else { 50 })
+            .filter_map(|u| {
+                let project = plant.user(*u)?.project_roles().first()?.0;
+                let asset = *plant.project(project)?.assets().first()?;
+                Some(Change::SetAssetRole {
+                    grantee: Grantee::User(*u),
+                    asset,
+                    role: Some(AssetRole::Admin),
+                })
+            })
+            .collect();
+        let changes: Vec<&Change> = changes.iter().collect();
+        let mut deltas = 0usize;
+        let samples = time_each(&changes, |change| {
+            let preview = plant.preview(change).unwrap();
+            deltas += preview.len();
+            preview
+        });
+        let mean_deltas = deltas as f64 / changes.len().max(1) as f64;
+        queries.push(("preview, one user's asset grant".into(), samples, mean_deltas));
+        let samples = time_each(&[(); 10], |()| plant.clone());
+        queries.push(("Plant::clone + drop".into(), samples, 1.0));
         for (what, mut samples, answers) in queries {
             if samples.is_empty() {
                 continue;

@@ -27,6 +27,8 @@ pub mod ids {
         UserId(13),
     ];
     pub const MANAGEMENT: UserId = UserId(14);
+    /// The second management viewer.
+    pub const MANAGEMENT_2: UserId = UserId(15);
 
     pub const SHIFT_A: GroupId = GroupId(1);
 
@@ -74,6 +76,7 @@ pub fn plant() -> Result<Plant, ModelError> {
         plant.put_user(id, name, OrgRole::Operator, true)?;
     }
     plant.put_user(MANAGEMENT, "Sofia Management", OrgRole::Viewer, true)?;
+    plant.put_user(MANAGEMENT_2, "Bernd Schulz", OrgRole::Viewer, true)?;
 
     plant.put_group(SHIFT_A, "Shift A technicians")?;
     for tech in TECHNICIANS.into_iter().take(4) {

@@ -17,7 +17,10 @@ impl Plant {
     ) -> Result<(), ModelError> {
         // A scoped key may pass on its per-node permissions within its scope (checked below).
         let held = match creator {
-            Principal::Key(id) => self.key(id).filter(|k| k.enabled).map_or(PermSet::EMPTY, |k| k.permissions),
+            Principal::Key(id) => self
+                .key(id)
+                .filter(|k| k.enabled)
+                .map_or(PermSet::EMPTY, |k| k.permissions),
             Principal::User(_) => self.org_permissions(creator),
         };
         let missing: Vec<_> = permissions.difference(held).iter().collect();

@@ -160,7 +160,10 @@ pub enum Reason {
     },
     /// A key scoped to hierarchy subtrees holds device-plane permissions per node only, never
     /// org-wide.
-    ScopedKeyNeedsNode { key: KeyId, permission: Permission },
+    ScopedKeyNeedsNode {
+        key: KeyId,
+        permission: Permission,
+    },
     /// No project role at all, directly or through a group.
     NotInProject {
         project: ProjectId,
@@ -492,9 +495,11 @@ impl Plant {
             },
             Principal::Key(id) => match self.key(id) {
                 // A scoped key holds its device-plane permissions per node, not org-wide.
-                Some(k) if k.enabled && !k.scopes.is_empty() => {
-                    PermSet::of(k.permissions.iter().filter(|p| p.module().info().iot_path.is_none()))
-                }
+                Some(k) if k.enabled && !k.scopes.is_empty() => PermSet::of(
+                    k.permissions
+                        .iter()
+                        .filter(|p| p.module().info().iot_path.is_none()),
+                ),
                 Some(k) if k.enabled => k.permissions,
                 _ => PermSet::EMPTY,
             },

@@ -714,7 +714,10 @@ fn a_scoped_key_reaches_its_hierarchy_subtree_and_nothing_outside() {
     let org_wide = plant.decide(key, Permission::DevicesList, Resource::Org);
     assert_eq!(
         org_wide.reasons.as_slice(),
-        &[Reason::ScopedKeyNeedsNode { key: KeyId(9), permission: Permission::DevicesList }]
+        &[Reason::ScopedKeyNeedsNode {
+            key: KeyId(9),
+            permission: Permission::DevicesList
+        }]
     );
     // A scoped key cannot mint a key with a wider scope.
     let err = plant

@@ -1,0 +1,746 @@
+//! People, groups, settings, projects, assets and the hierarchy. Every change goes through the
+//! store (one transaction with its audit records), then the org's plant is reloaded so the
+//! resolver sees it at once.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use steward_model::legacy::{self, LegacyAssignment, LegacyRole};
+use steward_model::{
+    AssetAction, AssetId, AssetKind, AssetRole, Change, Grantee, OrgRole, Permission, ProjectAction,
+    ProjectId, ProjectRole, Resource, UserId,
+};
+
+use super::{ApiJson, ApiPath, Idempotency, if_match, require};
+use crate::auth::{Caller, id32, secrets};
+use crate::error::{ApiError, ApiResult};
+use crate::state::SharedState;
+use crate::store::authz::AuthzWrite;
+use crate::store::{AssetRow, GroupRow, InviteRow, OrgSettings, ProjectRow, UserRow};
+
+fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+fn name(value: &str, what: &str) -> ApiResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 100 {
+        return Err(unprocessable(
+            "invalid_name",
+            format!("{what} must be 1 to 100 characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+// ----- users --------------------------------------------------------------------------------
+
+pub async fn list_users(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<UserRow>>> {
+    Ok(Json(state.store.users(caller.org)?))
+}
+
+pub async fn get_user(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<UserRow>> {
+    state
+        .store
+        .user(id)?
+        .filter(|u| u.org_id == caller.org)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<OrgRole>,
+    pub active: Option<bool>,
+}
+
+/// Change a role, deactivate (every session ends at once; every record stays) or reactivate.
+/// Making or unmaking an owner needs `organization.manage` (ownership transfer).
+pub async fn update_user(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> Result<Json<UserRow>, Response> {
+    let target = state
+        .store
+        .user(id)
+        .map_err(IntoResponse::into_response)?
+        .filter(|u| u.org_id == caller.org)
+        .ok_or_else(|| ApiError::not_found("user").into_response())?;
+    let touches_owner = patch.role == Some(OrgRole::Owner) || target.role == OrgRole::Owner;
+    if touches_owner {
+        let path = format!("/api/v1/users/{id}");
+        require(
+            &state,
+            &caller,
+            Permission::OrganizationManage,
+            Resource::Org,
+            &Method::PATCH,
+            &path,
+        )?;
+    }
+    let ctx = caller.write_ctx(&state, 200, idem.0);
+    let user = state
+        .store
+        .update_user(
+            &ctx,
+            id,
+            patch.role,
+            patch.active,
+            if_match(&headers).map_err(IntoResponse::into_response)?,
+        )
+        .map_err(IntoResponse::into_response)?;
+    state.reload(caller.org).map_err(IntoResponse::into_response)?;
+    Ok(Json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    pub email: String,
+    /// Viewer when not given.
+    pub role: Option<OrgRole>,
+}
+
+#[derive(Serialize)]
+pub struct Invited {
+    pub invite: InviteRow,
+    /// The single-use token for the invite link; shown once, stored only as a hash.
+    pub token: String,
+}
+
+fn valid_email(email: &str) -> ApiResult<String> {
+    let email = email.trim();
+    let ok = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if ok {
+        Ok(email.to_owned())
+    } else {
+        Err(unprocessable(
+            "invalid_email",
+            format!("`{email}` is not an email address"),
+        ))
+    }
+}
+
+pub async fn invite(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<(StatusCode, Json<Invited>), Response> {
+    let email = valid_email(&body.email).map_err(IntoResponse::into_response)?;
+    let role = body.role.unwrap_or(OrgRole::DEFAULT);
+    if role == OrgRole::Owner {
+        require(
+            &state,
+            &caller,
+            Permission::OrganizationManage,
+            Resource::Org,
+            &Method::POST,
+            "/api/v1/invites",
+        )?;
+    }
+    let run = || -> ApiResult<Invited> {
+        let token = secrets::new_invite_token()?;
+        let ctx = caller.write_ctx(&state, 201, idem.0.clone());
+        let expires_at = ctx.now + state.limits.invite_ttl_ms;
+        let invite = state
+            .store
+            .create_invite(&ctx, &email, role, &state.tokens.hash(&token), expires_at)?;
+        Ok(Invited { invite, token })
+    };
+    run()
+        .map(|i| (StatusCode::CREATED, Json(i)))
+        .map_err(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvite {
+    pub token: String,
+    pub name: String,
+    pub password: String,
+}
+
+pub async fn accept_invite(
+    State(state): State<SharedState>,
+    ApiJson(body): ApiJson<AcceptInvite>,
+) -> ApiResult<(StatusCode, Json<UserRow>)> {
+    let display_name = name(&body.name, "name")?;
+    secrets::check_password_policy(&body.password)?;
+    let token_hash = state.tokens.hash(body.token.trim());
+    let invite = state
+        .store
+        .invite_by_token(&token_hash)?
+        .ok_or_else(|| ApiError::not_found("invite"))?;
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let ctx = crate::store::WriteCtx {
+        org: invite.org_id,
+        actor: crate::store::Actor::System,
+        source: "invite".to_owned(),
+        now: state.clock.now_ms(),
+        idempotency: None,
+        status: 201,
+    };
+    let user = state
+        .store
+        .accept_invite(&ctx, &token_hash, &display_name, &hash)?;
+    state.reload(invite.org_id)?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+// ----- settings -----------------------------------------------------------------------------
+
+pub async fn get_settings(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<OrgSettings>> {
+    Ok(Json(state.store.org_settings(caller.org)?))
+}
+
+pub async fn put_settings(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(settings): ApiJson<OrgSettings>,
+) -> ApiResult<Json<OrgSettings>> {
+    if !(1..=24 * 60).contains(&settings.idle_timeout_minutes) {
+        return Err(unprocessable(
+            "invalid_setting",
+            "idle_timeout_minutes must be 1 to 1440",
+        ));
+    }
+    let ctx = caller.write_ctx(&state, 200, idem.0);
+    Ok(Json(state.store.set_org_settings(&ctx, &settings)?))
+}
+
+// ----- groups -------------------------------------------------------------------------------
+
+pub async fn list_groups(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<GroupRow>>> {
+    Ok(Json(state.store.groups(caller.org)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    pub name: String,
+}
+
+async fn authz(
+    state: &SharedState,
+    caller: &Caller,
+    idem: Idempotency,
+    status: u16,
+    write: AuthzWrite,
+) -> ApiResult<Value> {
+    let ctx = caller.write_ctx(state, status, idem.0);
+    let value = state.store.authz_write(&ctx, &write)?;
+    state.reload(caller.org)?;
+    Ok(value)
+}
+
+pub async fn create_group(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let write = AuthzWrite::CreateGroup {
+        name: name(&body.name, "group name")?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(authz(&state, &caller, idem, 201, write).await?),
+    ))
+}
+
+pub async fn rename_group(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(group): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NameBody>,
+) -> ApiResult<Json<Value>> {
+    let write = AuthzWrite::RenameGroup {
+        group,
+        name: name(&body.name, "group name")?,
+        if_match: if_match(&headers)?,
+    };
+    Ok(Json(authz(&state, &caller, idem, 200, write).await?))
+}
+
+pub async fn delete_group(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(group): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    authz(&state, &caller, idem, 204, AuthzWrite::DeleteGroup { group }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn add_member(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath((group, user)): ApiPath<(i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        authz(
+            &state,
+            &caller,
+            idem,
+            200,
+            AuthzWrite::SetGroupMember {
+                group,
+                user,
+                member: true,
+            },
+        )
+        .await?,
+    ))
+}
+
+pub async fn remove_member(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath((group, user)): ApiPath<(i64, i64)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        authz(
+            &state,
+            &caller,
+            idem,
+            200,
+            AuthzWrite::SetGroupMember {
+                group,
+                user,
+                member: false,
+            },
+        )
+        .await?,
+    ))
+}
+
+// ----- projects -----------------------------------------------------------------------------
+
+/// The projects the caller may view.
+pub async fn list_projects(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<ProjectRow>>> {
+    let projects = state.store.projects(caller.org)?;
+    Ok(Json(
+        projects
+            .into_iter()
+            .filter(|p| {
+                caller.plant.allows(
+                    caller.principal,
+                    ProjectAction::View,
+                    Resource::Project(ProjectId(id32(p.id))),
+                )
+            })
+            .collect(),
+    ))
+}
+
+pub async fn create_project(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let write = AuthzWrite::CreateProject {
+        name: name(&body.name, "project name")?,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(authz(&state, &caller, idem, 201, write).await?),
+    ))
+}
+
+#[derive(Serialize)]
+pub struct ProjectDetail {
+    #[serde(flatten)]
+    pub project: ProjectRow,
+    pub roles: Vec<GrantBody<ProjectRole>>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody<R> {
+    pub grantee: Grantee,
+    /// `null` removes the grant.
+    pub role: Option<R>,
+}
+
+pub async fn get_project(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ProjectDetail>> {
+    let project = state
+        .store
+        .project(caller.org, id)?
+        .ok_or_else(|| ApiError::not_found("project"))?;
+    let roles = caller
+        .plant
+        .project(ProjectId(id32(id)))
+        .map(|p| {
+            p.grants()
+                .iter()
+                .map(|(g, r)| GrantBody {
+                    grantee: *g,
+                    role: Some(*r),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(ProjectDetail { project, roles }))
+}
+
+pub async fn delete_project(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(project): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    authz(&state, &caller, idem, 204, AuthzWrite::DeleteProject { project }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn set_project_role(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(project): ApiPath<i64>,
+    ApiJson(body): ApiJson<GrantBody<ProjectRole>>,
+) -> ApiResult<Json<Value>> {
+    let write = AuthzWrite::SetProjectRole {
+        project,
+        grantee: body.grantee,
+        role: body.role,
+    };
+    Ok(Json(authz(&state, &caller, idem, 200, write).await?))
+}
+
+// ----- assets -------------------------------------------------------------------------------
+
+/// The project's assets the caller may view.
+pub async fn list_assets(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(project): ApiPath<i64>,
+) -> ApiResult<Json<Vec<AssetRow>>> {
+    let assets = state.store.assets(caller.org, Some(project))?;
+    Ok(Json(
+        assets
+            .into_iter()
+            .filter(|a| {
+                caller.plant.allows(
+                    caller.principal,
+                    AssetAction::ViewConfig,
+                    Resource::Asset(AssetId(id32(a.id))),
+                )
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAsset {
+    pub kind: AssetKind,
+    pub name: String,
+    #[serde(default)]
+    pub agents: Vec<i64>,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) -> ApiResult<()> {
+    if kind != AssetKind::Workforce && !agents.is_empty() {
+        return Err(unprocessable(
+            "agents_on_non_workforce",
+            "only workforces list agents",
+        ));
+    }
+    for agent in agents {
+        let ok = caller
+            .plant
+            .asset(AssetId(id32(*agent)))
+            .is_some_and(|a| a.kind == AssetKind::Agent && i64::from(a.project.0) == project);
+        if !ok {
+            return Err(unprocessable(
+                "invalid_workforce_agent",
+                format!("asset {agent} is not an agent of this project"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_config(config: &Option<Value>) -> ApiResult<()> {
+    match config {
+        Some(c) if !c.is_object() || c.to_string().len() > 64 * 1024 => Err(unprocessable(
+            "invalid_config",
+            "config must be a JSON object of at most 64 KiB",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create_asset(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(project): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewAsset>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    check_agents(&caller, project, body.kind, &body.agents)?;
+    check_config(&body.config)?;
+    let write = AuthzWrite::CreateAsset {
+        project,
+        kind: body.kind,
+        name: name(&body.name, "asset name")?,
+        agents: body.agents,
+        config: body.config.unwrap_or_else(|| json!({})),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(authz(&state, &caller, idem, 201, write).await?),
+    ))
+}
+
+#[derive(Serialize)]
+pub struct AssetDetail {
+    #[serde(flatten)]
+    pub asset: AssetRow,
+    pub roles: Vec<GrantBody<AssetRole>>,
+}
+
+pub async fn get_asset(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AssetDetail>> {
+    let asset = state
+        .store
+        .asset(caller.org, id)?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    let roles = caller
+        .plant
+        .asset(AssetId(id32(id)))
+        .map(|a| {
+            a.grants()
+                .iter()
+                .map(|(g, r)| GrantBody {
+                    grantee: *g,
+                    role: Some(*r),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(AssetDetail { asset, roles }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPatch {
+    pub name: Option<String>,
+    pub agents: Option<Vec<i64>>,
+    pub config: Option<Value>,
+}
+
+pub async fn update_asset(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(asset): ApiPath<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AssetPatch>,
+) -> ApiResult<Json<Value>> {
+    let current = caller
+        .plant
+        .asset(AssetId(id32(asset)))
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    if let Some(agents) = &body.agents {
+        check_agents(&caller, i64::from(current.project.0), current.kind, agents)?;
+    }
+    check_config(&body.config)?;
+    let write = AuthzWrite::UpdateAsset {
+        asset,
+        name: body.name.as_deref().map(|n| name(n, "asset name")).transpose()?,
+        agents: body.agents,
+        config: body.config,
+        if_match: if_match(&headers)?,
+    };
+    Ok(Json(authz(&state, &caller, idem, 200, write).await?))
+}
+
+pub async fn delete_asset(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(asset): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    authz(&state, &caller, idem, 204, AuthzWrite::DeleteAsset { asset }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn set_asset_role(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiPath(asset): ApiPath<i64>,
+    ApiJson(body): ApiJson<GrantBody<AssetRole>>,
+) -> ApiResult<Json<Value>> {
+    let write = AuthzWrite::SetAssetRole {
+        asset,
+        grantee: body.grantee,
+        role: body.role,
+    };
+    Ok(Json(authz(&state, &caller, idem, 200, write).await?))
+}
+
+// ----- legacy migration ---------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyImport {
+    pub assignments: Vec<LegacyRow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyRow {
+    pub user: i64,
+    pub project: i64,
+    pub role: String,
+}
+
+/// Imports legacy admin/editor/viewer project roles and returns every migrated viewer for
+/// review (legacy viewers could run agents; RBAC viewers cannot).
+pub async fn legacy_import(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(body): ApiJson<LegacyImport>,
+) -> ApiResult<Json<legacy::LegacyMigration>> {
+    let mut assignments = Vec::with_capacity(body.assignments.len());
+    for (i, row) in body.assignments.iter().enumerate() {
+        let role = LegacyRole::parse(&row.role).ok_or_else(|| {
+            unprocessable(
+                "invalid_legacy_role",
+                format!("assignments[{i}].role must be admin, editor or viewer"),
+            )
+        })?;
+        let user = UserId(id32(row.user));
+        let project = ProjectId(id32(row.project));
+        if caller.plant.user(user).is_none() {
+            return Err(ApiError::not_found("user").with_details(json!({ "index": i })));
+        }
+        if caller.plant.project(project).is_none() {
+            return Err(ApiError::not_found("project").with_details(json!({ "index": i })));
+        }
+        assignments.push(LegacyAssignment { user, project, role });
+    }
+    let migration = legacy::migrate(&assignments);
+    // Validate the whole import on a copy first, so it lands whole or not at all.
+    let mut check = (*caller.plant).clone();
+    for change in &migration.changes {
+        check.apply(change)?;
+    }
+    let writes = migration
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::SetProjectRole {
+                grantee,
+                project,
+                role,
+            } => Some(AuthzWrite::SetProjectRole {
+                project: i64::from(project.0),
+                grantee: *grantee,
+                role: *role,
+            }),
+            _ => None,
+        })
+        .collect();
+    let ctx = caller.write_ctx(&state, 200, idem.0);
+    state.store.authz_write(&ctx, &AuthzWrite::Batch(writes))?;
+    state.reload(caller.org)?;
+    Ok(Json(migration))
+}
+
+// ----- hierarchy ----------------------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct NodeBody {
+    pub id: u32,
+    pub name: String,
+    pub parent: Option<u32>,
+}
+
+pub async fn list_nodes(Extension(caller): Extension<Caller>) -> Json<Vec<NodeBody>> {
+    Json(
+        caller
+            .plant
+            .nodes()
+            .map(|(id, n)| NodeBody {
+                id: id.0,
+                name: n.name.clone(),
+                parent: n.parent.map(|p| p.0),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewNode {
+    pub name: String,
+    pub parent: Option<i64>,
+}
+
+pub async fn create_node(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<Idempotency>,
+    ApiJson(body): ApiJson<NewNode>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let write = AuthzWrite::CreateNode {
+        name: name(&body.name, "node name")?,
+        parent: body.parent,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(authz(&state, &caller, idem, 201, write).await?),
+    ))
+}

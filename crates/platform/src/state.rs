@@ -1,0 +1,81 @@
+//! Shared server state: the store, each org's plant (the resolver's index), the clock, and the
+//! key that hashes tokens.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use steward_model::Plant;
+
+use crate::auth::secrets::TokenKey;
+use crate::clock::Clock;
+use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
+
+/// Limits and lifetimes; tests shorten them.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub session_absolute_ms: i64,
+    pub invite_ttl_ms: i64,
+    /// Failed sign-ins (password or TOTP) before the account is locked for `lockout_ms`.
+    pub max_failed_attempts: i64,
+    pub lockout_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            session_absolute_ms: 12 * 3600 * 1000,
+            invite_ttl_ms: 72 * 3600 * 1000,
+            max_failed_attempts: 5,
+            lockout_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: TokenKey,
+    pub limits: Limits,
+    plants: RwLock<HashMap<i64, Arc<Plant>>>,
+    /// Reloads run one at a time, so a slow reload can never replace a newer plant.
+    reload_lock: Mutex<()>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, tokens: TokenKey, limits: Limits) -> AppState {
+        AppState {
+            store,
+            clock,
+            tokens,
+            limits,
+            plants: RwLock::new(HashMap::new()),
+            reload_lock: Mutex::new(()),
+        }
+    }
+
+    /// The org's plant as of now (loaded on first use, replaced after each change).
+    pub fn plant(&self, org: i64) -> ApiResult<Arc<Plant>> {
+        if let Some(p) = self.plants.read().map_err(|_| poisoned())?.get(&org) {
+            return Ok(Arc::clone(p));
+        }
+        self.reload(org)
+    }
+
+    /// Rebuilds the org's plant from the store; call after every write to authorization data.
+    pub fn reload(&self, org: i64) -> ApiResult<Arc<Plant>> {
+        let _one_at_a_time = self.reload_lock.lock().map_err(|_| poisoned())?;
+        let plant = Arc::new(self.store.load_plant(org)?);
+        self.plants
+            .write()
+            .map_err(|_| poisoned())?
+            .insert(org, Arc::clone(&plant));
+        Ok(plant)
+    }
+}
+
+fn poisoned() -> ApiError {
+    ApiError::Internal("plant cache lock poisoned".to_owned())
+}

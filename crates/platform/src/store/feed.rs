@@ -1,0 +1,49 @@
+//! The change feed: every write appends what changed, in order, with the entity's version.
+//! Clients sync with `GET /changes?since=CURSOR`.
+
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::SqliteStore;
+use crate::error::ApiResult;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: i64,
+    pub op: String,
+    pub version: i64,
+    pub body: Option<Value>,
+    pub at: i64,
+}
+
+pub trait FeedStore: Send + Sync {
+    /// Changes of the org after `since`, oldest first.
+    fn changes_since(&self, org: i64, since: i64, limit: u32) -> ApiResult<Vec<ChangeRow>>;
+}
+
+impl FeedStore for SqliteStore {
+    fn changes_since(&self, org: i64, since: i64, limit: u32) -> ApiResult<Vec<ChangeRow>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, entity, entity_id, op, version, body, at FROM changes
+                 WHERE org_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![org, since, limit.clamp(1, 5000)], |r| {
+                let body: Option<String> = r.get(5)?;
+                Ok(ChangeRow {
+                    seq: r.get(0)?,
+                    entity: r.get(1)?,
+                    entity_id: r.get(2)?,
+                    op: r.get(3)?,
+                    version: r.get(4)?,
+                    body: body.and_then(|b| serde_json::from_str(&b).ok()),
+                    at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! The platform schema. Forward-only: a released migration is never edited; a change is a new
+//! migration at the end. Tests migrate from an empty file and from every earlier version.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Every migration, oldest first.
+pub const STEPS: &[&str] = &[
+    // 1: identity, authorization, records, audit, change feed, idempotency.
+    r#"
+    CREATE TABLE orgs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        password_hash TEXT,
+        totp_secret TEXT,
+        totp_enabled INTEGER NOT NULL DEFAULT 0,
+        totp_last_step INTEGER NOT NULL DEFAULT 0,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE invites (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        email TEXT NOT NULL COLLATE NOCASE,
+        role TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_by INTEGER,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    );
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at INTEGER
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE group_members (
+        group_id INTEGER NOT NULL REFERENCES groups(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (group_id, user_id)
+    );
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE project_grants (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        grantee_kind TEXT NOT NULL,
+        grantee_id INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (project_id, grantee_kind, grantee_id)
+    );
+    CREATE TABLE assets (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        creator_id INTEGER,
+        config TEXT NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE workforce_agents (
+        workforce_id INTEGER NOT NULL REFERENCES assets(id),
+        agent_id INTEGER NOT NULL REFERENCES assets(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (workforce_id, agent_id)
+    );
+    CREATE TABLE asset_grants (
+        asset_id INTEGER NOT NULL REFERENCES assets(id),
+        grantee_kind TEXT NOT NULL,
+        grantee_id INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (asset_id, grantee_kind, grantee_id)
+    );
+    CREATE TABLE hierarchy_nodes (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        parent_id INTEGER REFERENCES hierarchy_nodes(id),
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL UNIQUE,
+        secret_hash TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        scopes TEXT NOT NULL DEFAULT '[]',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        revoked_at INTEGER,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        module TEXT NOT NULL,
+        asset_id INTEGER REFERENCES assets(id),
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '{}',
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX records_module ON records(org_id, module, id);
+    CREATE TABLE legacy_review (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        migrated_to TEXT NOT NULL,
+        resolved_to TEXT
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL,
+        entity TEXT NOT NULL,
+        entity_id INTEGER NOT NULL,
+        op TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX changes_org ON changes(org_id, seq);
+    CREATE TABLE idempotency (
+        principal TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (principal, key)
+    );
+    "#,
+];
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(STEPS.iter().map(|sql| M::up(sql)).collect())
+}
