@@ -7,6 +7,7 @@ pub mod docs;
 pub mod error;
 mod explain;
 pub mod ids;
+mod index;
 pub mod iot_json;
 mod keys;
 pub mod legacy;

@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 use crate::catalog::PermSet;
 use crate::error::{EntityKind, ModelError};
 use crate::ids::{AssetId, Grantee, GroupId, KeyId, NodeId, ProjectId, UserId};
+use crate::index::IndexCell;
 use crate::roles::{AssetKind, AssetRole, OrgRole, ProjectRole};
 
 /// Ids are row ids of the platform's tables; they index vectors here, so they are bounded.
@@ -18,27 +19,6 @@ pub const MAX_ID: u32 = 1 << 24;
 pub(crate) struct Grants {
     pub(crate) projects: Vec<(ProjectId, ProjectRole)>,
     pub(crate) assets: Vec<(AssetId, AssetRole)>,
-}
-
-impl Grants {
-    #[inline]
-    pub(crate) fn project(&self, project: ProjectId) -> Option<ProjectRole> {
-        lookup(&self.projects, project)
-    }
-
-    #[inline]
-    pub(crate) fn asset(&self, asset: AssetId) -> Option<AssetRole> {
-        lookup(&self.assets, asset)
-    }
-}
-
-#[inline]
-fn lookup<K: Ord + Copy, V: Copy>(sorted: &[(K, V)], key: K) -> Option<V> {
-    sorted
-        .binary_search_by_key(&key, |(k, _)| *k)
-        .ok()
-        .and_then(|i| sorted.get(i))
-        .map(|(_, v)| *v)
 }
 
 /// Sets or removes `key`'s value, keeping the slice sorted; returns the previous value.
@@ -223,6 +203,8 @@ pub struct Plant {
     pub(crate) assets: Vec<Option<Asset>>,
     pub(crate) keys: Vec<Option<ApiKey>>,
     pub(crate) nodes: Vec<Option<Node>>,
+    /// The resolver's packed view of the above; every change drops it.
+    pub(crate) index: IndexCell,
 }
 
 #[inline]
@@ -364,6 +346,7 @@ impl Plant {
         org_role: OrgRole,
         active: bool,
     ) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::User, id.0)?;
         if let Some(user) = slot_mut(&mut self.users, id.index()) {
             let still_owner = active && org_role == OrgRole::Owner;
@@ -401,6 +384,7 @@ impl Plant {
     }
 
     pub fn put_group(&mut self, id: GroupId, name: impl Into<String>) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::Group, id.0)?;
         if let Some(group) = slot_mut(&mut self.groups, id.index()) {
             group.name = name.into();
@@ -420,6 +404,7 @@ impl Plant {
 
     /// Removes a group with its memberships and grants.
     pub fn remove_group(&mut self, id: GroupId) -> Result<(), ModelError> {
+        self.index.invalidate();
         let group = self
             .groups
             .get_mut(id.index())
@@ -435,6 +420,7 @@ impl Plant {
     }
 
     pub fn set_group_member(&mut self, group: GroupId, user: UserId, member: bool) -> Result<(), ModelError> {
+        self.index.invalidate();
         self.user(user).ok_or_else(|| missing(EntityKind::User, user.0))?;
         let g =
             slot_mut(&mut self.groups, group.index()).ok_or_else(|| missing(EntityKind::Group, group.0))?;
@@ -453,6 +439,7 @@ impl Plant {
     }
 
     pub fn put_project(&mut self, id: ProjectId, name: impl Into<String>) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::Project, id.0)?;
         if let Some(project) = slot_mut(&mut self.projects, id.index()) {
             project.name = name.into();
@@ -472,6 +459,7 @@ impl Plant {
 
     /// Removes a project, its assets and every grant on them.
     pub fn remove_project(&mut self, id: ProjectId) -> Result<(), ModelError> {
+        self.index.invalidate();
         let assets = self
             .project(id)
             .ok_or_else(|| missing(EntityKind::Project, id.0))?
@@ -498,6 +486,7 @@ impl Plant {
         project: ProjectId,
         role: Option<ProjectRole>,
     ) -> Result<Option<ProjectRole>, ModelError> {
+        self.index.invalidate();
         self.check_grantee(grantee)?;
         let p = slot_mut(&mut self.projects, project.index())
             .ok_or_else(|| missing(EntityKind::Project, project.0))?;
@@ -509,6 +498,7 @@ impl Plant {
 
     /// Adds or updates an asset. A new asset's creator becomes its admin.
     pub fn put_asset(&mut self, id: AssetId, spec: AssetSpec) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::Asset, id.0)?;
         self.project(spec.project)
             .ok_or_else(|| missing(EntityKind::Project, spec.project.0))?;
@@ -564,6 +554,7 @@ impl Plant {
 
     /// Removes an asset and its grants, and takes it out of any workforce that lists it.
     pub fn remove_asset(&mut self, id: AssetId) -> Result<(), ModelError> {
+        self.index.invalidate();
         let asset = self
             .assets
             .get_mut(id.index())
@@ -591,6 +582,7 @@ impl Plant {
         asset: AssetId,
         role: Option<AssetRole>,
     ) -> Result<Option<AssetRole>, ModelError> {
+        self.index.invalidate();
         self.check_grantee(grantee)?;
         let a =
             slot_mut(&mut self.assets, asset.index()).ok_or_else(|| missing(EntityKind::Asset, asset.0))?;
@@ -601,6 +593,7 @@ impl Plant {
     }
 
     pub fn put_key(&mut self, id: KeyId, key: ApiKey) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::ApiKey, id.0)?;
         for scope in &key.scopes {
             self.node(*scope)
@@ -611,6 +604,7 @@ impl Plant {
     }
 
     pub fn remove_key(&mut self, id: KeyId) -> Result<ApiKey, ModelError> {
+        self.index.invalidate();
         self.keys
             .get_mut(id.index())
             .and_then(Option::take)
@@ -624,6 +618,7 @@ impl Plant {
         name: impl Into<String>,
         parent: Option<NodeId>,
     ) -> Result<(), ModelError> {
+        self.index.invalidate();
         check_id(EntityKind::HierarchyNode, id.0)?;
         if let Some(parent) = parent {
             self.node(parent)
@@ -674,6 +669,7 @@ impl Plant {
 
     /// Applies a change to who may do what.
     pub fn apply(&mut self, change: &Change) -> Result<(), ModelError> {
+        self.index.invalidate();
         match change {
             Change::SetOrgRole { user, role } => {
                 let u = self

@@ -12,7 +12,8 @@ use smallvec::SmallVec;
 use crate::catalog::{PermSet, Permission};
 use crate::error::ModelError;
 use crate::ids::{AssetId, GroupId, KeyId, NodeId, Principal, ProjectId, Resource, UserId};
-use crate::plant::{ApiKey, Change, Plant, User};
+use crate::index::{Index, UserHot};
+use crate::plant::{ApiKey, Change, Plant};
 use crate::roles::{ActionSet, AssetAction, AssetKind, AssetRole, OrgRole, ProjectAction, ProjectRole};
 
 /// What is being asked: a catalog permission (org level, or on a hierarchy node), or a project
@@ -273,11 +274,14 @@ impl Plant {
     pub fn decide(&self, principal: Principal, action: impl Into<Action>, resource: Resource) -> Decision {
         let action = action.into();
         match principal {
-            Principal::User(id) => match self.user(id) {
-                None => Decision::deny(Reason::UnknownPrincipal),
-                Some(user) if !user.active => Decision::deny(Reason::UserDeactivated { user: id }),
-                Some(user) => self.decide_user(user, action, resource),
-            },
+            Principal::User(id) => {
+                let index = self.index.get(self);
+                match index.user(id.0) {
+                    None => Decision::deny(Reason::UnknownPrincipal),
+                    Some(user) if !user.active => Decision::deny(Reason::UserDeactivated { user: id }),
+                    Some(user) => self.decide_user(index, user, action, resource),
+                }
+            }
             Principal::Key(id) => match self.key(id) {
                 None => Decision::deny(Reason::UnknownPrincipal),
                 Some(key) if !key.enabled => Decision::deny(Reason::KeyDisabled { key: id }),
@@ -292,80 +296,29 @@ impl Plant {
         self.decide(principal, action, resource).allowed
     }
 
-    fn decide_user(&self, user: &User, action: Action, resource: Resource) -> Decision {
+    fn decide_user(&self, index: &Index, user: &UserHot, action: Action, resource: Resource) -> Decision {
         match (action, resource) {
-            (Action::Org(permission), Resource::Org) => org_decision(user.org_role, permission),
+            (Action::Org(permission), Resource::Org) => org_decision(user.role, permission),
             (Action::Org(permission), Resource::Node(node)) => match self.node(node) {
-                Some(_) => org_decision(user.org_role, permission),
+                Some(_) => org_decision(user.role, permission),
                 None => Decision::deny(Reason::UnknownResource),
             },
             (Action::Project(action), Resource::Project(project)) => {
-                self.decide_project(user, action, project)
+                decide_project(index, user, action, project)
             }
-            (Action::Asset(action), Resource::Asset(asset)) => self.decide_asset(user, action, asset),
+            (Action::Asset(action), Resource::Asset(asset)) => self.decide_asset(index, user, action, asset),
             _ => Decision::deny(Reason::NotApplicable),
         }
     }
 
-    /// The project roles a user holds on `project`: directly, then through each group.
-    fn project_roles<'a>(
-        &'a self,
-        user: &'a User,
-        project: ProjectId,
-    ) -> impl Iterator<Item = (ProjectRole, Via)> + 'a {
-        let direct = user.grants.project(project).map(|r| (r, Via::Direct));
-        let via_groups = user.groups.iter().filter_map(move |g| {
-            self.group(*g)
-                .and_then(|group| group.grants.project(project))
-                .map(|r| (r, Via::Group(*g)))
-        });
-        direct.into_iter().chain(via_groups)
-    }
-
-    fn asset_roles<'a>(
-        &'a self,
-        user: &'a User,
-        asset: AssetId,
-    ) -> impl Iterator<Item = (AssetRole, Via)> + 'a {
-        let direct = user.grants.asset(asset).map(|r| (r, Via::Direct));
-        let via_groups = user.groups.iter().filter_map(move |g| {
-            self.group(*g)
-                .and_then(|group| group.grants.asset(asset))
-                .map(|r| (r, Via::Group(*g)))
-        });
-        direct.into_iter().chain(via_groups)
-    }
-
-    fn decide_project(&self, user: &User, action: ProjectAction, project: ProjectId) -> Decision {
-        if self.project(project).is_none() {
-            return Decision::deny(Reason::UnknownResource);
-        }
-        let mut reasons = Reasons::new();
-        if user.org_role.is_project_admin_everywhere() {
-            reasons.push(Reason::OrgCascade { role: user.org_role });
-        }
-        let mut best: Option<ProjectRole> = None;
-        for (role, via) in self.project_roles(user, project) {
-            best = best.max(Some(role));
-            if action.allowed_by(role) {
-                reasons.push(Reason::ProjectRole { project, role, via });
-            }
-        }
-        if !reasons.is_empty() {
-            return Decision::allow(reasons);
-        }
-        match best {
-            None => Decision::deny(Reason::NotInProject { project }),
-            Some(role) => Decision::deny(Reason::ProjectRoleLacks {
-                project,
-                role,
-                action,
-            }),
-        }
-    }
-
-    fn decide_asset(&self, user: &User, action: AssetAction, asset_id: AssetId) -> Decision {
-        let Some(asset) = self.asset(asset_id) else {
+    fn decide_asset(
+        &self,
+        index: &Index,
+        user: &UserHot,
+        action: AssetAction,
+        asset_id: AssetId,
+    ) -> Decision {
+        let Some(asset) = index.asset(asset_id) else {
             return Decision::deny(Reason::UnknownResource);
         };
         let project = asset.project;
@@ -374,25 +327,29 @@ impl Plant {
         // The most an explicit asset grant may give: set by the project roles held.
         let mut ceiling: Option<AssetRole> = None;
         let mut best_project_role: Option<ProjectRole> = None;
-        if user.org_role.is_project_admin_everywhere() {
-            reasons.push(Reason::OrgCascade { role: user.org_role });
+        if user.role.is_project_admin_everywhere() {
+            reasons.push(Reason::OrgCascade { role: user.role });
             ceiling = Some(AssetRole::Admin);
         }
-        for (role, via) in self.project_roles(user, project) {
+        for (role, group) in index.project_roles(user, project) {
             if role.is_asset_admin_everywhere() {
-                reasons.push(Reason::ProjectCascade { project, role, via });
+                reasons.push(Reason::ProjectCascade {
+                    project,
+                    role,
+                    via: via(group),
+                });
             }
             ceiling = ceiling.max(Some(role.asset_ceiling()));
             best_project_role = best_project_role.max(Some(role));
         }
         let mut capped = false;
-        for (role, via) in self.asset_roles(user, asset_id) {
+        for (role, group) in index.asset_roles(user, asset_id) {
             if role >= needed {
                 match ceiling {
                     Some(c) if c >= needed => reasons.push(Reason::AssetRole {
                         asset: asset_id,
                         role,
-                        via,
+                        via: via(group),
                     }),
                     Some(_) => capped = true,
                     None => {}
@@ -415,10 +372,10 @@ impl Plant {
             return Decision::deny(reason);
         }
         if action == AssetAction::Run && asset.kind == AssetKind::Workforce {
-            let missing: Reasons = asset
-                .agents
+            let agents = self.asset(asset_id).map(|a| a.agents()).unwrap_or_default();
+            let missing: Reasons = agents
                 .iter()
-                .filter(|agent| !self.decide_asset(user, AssetAction::Run, **agent).allowed)
+                .filter(|agent| !self.decide_asset(index, user, AssetAction::Run, **agent).allowed)
                 .map(|agent| Reason::CannotRunAgent {
                     workforce: asset_id,
                     agent: *agent,
@@ -677,6 +634,42 @@ impl Plant {
             }
             Change::SetKeyPermissions { key, .. } => vec![Principal::Key(*key)],
         }
+    }
+}
+
+fn via(group: Option<GroupId>) -> Via {
+    group.map_or(Via::Direct, Via::Group)
+}
+
+fn decide_project(index: &Index, user: &UserHot, action: ProjectAction, project: ProjectId) -> Decision {
+    if !index.project_exists(project) {
+        return Decision::deny(Reason::UnknownResource);
+    }
+    let mut reasons = Reasons::new();
+    if user.role.is_project_admin_everywhere() {
+        reasons.push(Reason::OrgCascade { role: user.role });
+    }
+    let mut best: Option<ProjectRole> = None;
+    for (role, group) in index.project_roles(user, project) {
+        best = best.max(Some(role));
+        if action.allowed_by(role) {
+            reasons.push(Reason::ProjectRole {
+                project,
+                role,
+                via: via(group),
+            });
+        }
+    }
+    if !reasons.is_empty() {
+        return Decision::allow(reasons);
+    }
+    match best {
+        None => Decision::deny(Reason::NotInProject { project }),
+        Some(role) => Decision::deny(Reason::ProjectRoleLacks {
+            project,
+            role,
+            action,
+        }),
     }
 }
 
