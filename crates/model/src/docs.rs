@@ -154,7 +154,10 @@ pub fn permissions_markdown() -> String {
     let _ = writeln!(
         out,
         "An asset is an agent, tool, knowledge base or workforce. Its creator becomes its admin. \
-         Running a workforce also needs run access to every agent in it.\n"
+         Running a workforce also needs run access to every agent in it. Creating or changing an \
+         asset (edit, delete, assign roles, tool auth, sharing) also needs the org role's module \
+         permission: `agents.manage` for agents and workforces, `tools.manage` for tools, \
+         `data.manage` for knowledge. Viewing and running do not.\n"
     );
     let _ = write!(out, "| action | description |");
     for role in AssetRole::ALL.iter().rev() {

@@ -323,6 +323,16 @@ impl Plant {
         };
         let project = asset.project;
         let needed = action.min_role();
+        if action.changes_asset() {
+            let permission = asset.kind.manage_permission();
+            if !user.role.permissions().contains(permission) {
+                return Decision::deny(Reason::OrgRoleLacks {
+                    role: user.role,
+                    permission,
+                    lowest: permission.info().min_org_role,
+                });
+            }
+        }
         let mut reasons = Reasons::new();
         // The most an explicit asset grant may give: set by the project roles held.
         let mut ceiling: Option<AssetRole> = None;
@@ -422,6 +432,16 @@ impl Plant {
             }
         }
         Decision::allow(reasons)
+    }
+
+    /// May `principal` create an asset of `kind` in `project`? Needs the project action
+    /// `create_assets` and the org role's module `manage` for that kind.
+    pub fn decide_create_asset(&self, principal: Principal, project: ProjectId, kind: AssetKind) -> Decision {
+        let module = self.decide(principal, kind.manage_permission(), Resource::Org);
+        if !module.allowed {
+            return module;
+        }
+        self.decide(principal, ProjectAction::CreateAssets, Resource::Project(project))
     }
 
     /// Checks a workforce run, naming every agent the principal cannot run.

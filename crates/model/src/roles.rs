@@ -215,6 +215,16 @@ impl AssetKind {
     pub fn parse(name: &str) -> Option<AssetKind> {
         AssetKind::ALL.into_iter().find(|k| k.name() == name)
     }
+
+    /// The org-level module permission that creating or changing an asset of this kind also
+    /// needs (the maintenance document's "agent, tool and data management" of members).
+    pub const fn manage_permission(self) -> Permission {
+        match self {
+            AssetKind::Agent | AssetKind::Workforce => Permission::AgentsManage,
+            AssetKind::Tool => Permission::ToolsManage,
+            AssetKind::Knowledge => Permission::DataManage,
+        }
+    }
 }
 
 macro_rules! project_actions {
@@ -333,6 +343,16 @@ asset_actions! {
 }
 
 impl AssetAction {
+    /// Does this action change the asset (and so also need the org role's module `manage`)?
+    /// Viewing and running do not: a chat user with the viewer org role still runs the agents
+    /// it is member on.
+    pub const fn changes_asset(self) -> bool {
+        !matches!(
+            self,
+            AssetAction::Run | AssetAction::ViewConfig | AssetAction::ViewOutputs | AssetAction::ViewAudit
+        )
+    }
+
     pub fn allowed_by(self, role: AssetRole) -> bool {
         role >= self.min_role()
     }

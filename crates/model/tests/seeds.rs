@@ -325,7 +325,7 @@ fn project_plant(role: ProjectRole) -> (Plant, UserId, AssetId) {
     let mut plant = Plant::new();
     plant.put_user(UserId(1), "Owner", OrgRole::Owner, true).unwrap();
     plant
-        .put_user(UserId(2), "Subject", OrgRole::Viewer, true)
+        .put_user(UserId(2), "Subject", OrgRole::Member, true)
         .unwrap();
     plant.put_project(ProjectId(1), "P").unwrap();
     plant
@@ -811,4 +811,43 @@ fn an_asset_keeps_its_project_and_kind() {
     let err = plant.put_asset(ids::VIBRATION_AGENT, spec).unwrap_err();
     assert_eq!(err.code(), "asset_change");
     assert_eq!(plant.asset(ids::VIBRATION_AGENT).unwrap().kind, AssetKind::Agent);
+}
+
+#[test]
+fn changing_an_asset_also_needs_the_org_roles_module_management() {
+    // Maintenance roles: operators manage tasks and events, not agents; so a project editor
+    // whose org role is operator runs and views the project's agents but cannot change them.
+    let (mut plant, who, asset) = project_plant(ProjectRole::Editor);
+    plant.put_user(who, "Subject", OrgRole::Operator, true).unwrap();
+    let r = Resource::Asset(asset);
+    assert!(plant.allows(user(who), AssetAction::Run, r));
+    assert!(plant.allows(user(who), AssetAction::ViewConfig, r));
+    let d = plant.decide(user(who), AssetAction::Edit, r);
+    assert_eq!(
+        d.reasons.as_slice(),
+        &[Reason::OrgRoleLacks {
+            role: OrgRole::Operator,
+            permission: Permission::AgentsManage,
+            lowest: OrgRole::Member
+        }]
+    );
+    let create = plant.decide_create_asset(user(who), ProjectId(1), AssetKind::Knowledge);
+    assert!(!create.allowed);
+    plant.put_user(who, "Subject", OrgRole::Member, true).unwrap();
+    assert!(plant.allows(user(who), AssetAction::Edit, r));
+    assert!(
+        plant
+            .decide_create_asset(user(who), ProjectId(1), AssetKind::Knowledge)
+            .allowed
+    );
+}
+
+#[test]
+fn chat_users_with_the_default_viewer_org_role_still_run_agents_they_are_member_on() {
+    let (mut plant, who, asset) = project_plant(ProjectRole::Chat);
+    plant.put_user(who, "Subject", OrgRole::DEFAULT, true).unwrap();
+    plant
+        .set_asset_role(Grantee::User(who), asset, Some(AssetRole::Member))
+        .unwrap();
+    assert!(plant.allows(user(who), AssetAction::Run, Resource::Asset(asset)));
 }

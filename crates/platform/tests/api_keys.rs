@@ -4,7 +4,12 @@
 
 // Tests: a failed step is a failed test, so unwrapping, indexing JSON and panicking are the
 // assertions themselves.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -13,7 +18,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use steward_model::OrgRole;
 use steward_platform::auth::secrets;
-use steward_platform::store::{Actor, IdentityStore, WriteCtx};
+use steward_platform::store::{Actor, WriteCtx};
 
 /// A request with extra headers (If-Match, Idempotency-Key); returns status, headers, JSON body.
 async fn send(
@@ -35,7 +40,11 @@ async fn send(
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
-    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
 }
 
 async fn create_key(s: &Server, token: &str, body: Value) -> Value {
@@ -54,7 +63,9 @@ fn assert_key_shape(secret: &str) {
     let (prefix, random) = rest.split_once('_').unwrap_or_else(|| panic!("{secret}"));
     assert_eq!(prefix.len(), 8, "{secret}");
     assert!(
-        prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+        prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
         "{secret}"
     );
     assert!(random.len() >= 32 && is_base62(random), "{secret}");
@@ -93,7 +104,9 @@ async fn the_secret_is_shown_once_and_authenticates_as_the_scada_scenario() {
     let listed = list.as_array().unwrap().iter().find(|k| k["id"] == id).unwrap();
     assert!(listed.get("secret").is_none(), "{listed}");
     assert_eq!(listed["permissions_json"]["events"]["manage"], true);
-    let (status, detail) = s.json(Method::GET, &format!("/api-keys/{id}"), &manager, None).await;
+    let (status, detail) = s
+        .json(Method::GET, &format!("/api-keys/{id}"), &manager, None)
+        .await;
     assert_eq!(status, 200);
     assert!(detail.get("secret").is_none(), "{detail}");
     let (_, audit) = s.json(Method::GET, "/audit", &manager, None).await;
@@ -107,15 +120,25 @@ async fn the_secret_is_shown_once_and_authenticates_as_the_scada_scenario() {
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["principal"], json!({"kind": "key", "id": id}));
     assert_eq!(
-        s.json(Method::POST, "/events", &secret, Some(json!({"title": "Alarm 7"})))
-            .await
-            .0,
+        s.json(
+            Method::POST,
+            "/events",
+            &secret,
+            Some(json!({"title": "Alarm 7"}))
+        )
+        .await
+        .0,
         201
     );
     assert_eq!(s.json(Method::GET, "/equipment", &secret, None).await.0, 200);
     assert_eq!(s.json(Method::GET, "/users", &secret, None).await.0, 403);
     let (status, denied) = s
-        .json(Method::POST, "/equipment", &secret, Some(json!({"title": "Pump"})))
+        .json(
+            Method::POST,
+            "/equipment",
+            &secret,
+            Some(json!({"title": "Pump"})),
+        )
         .await;
     assert_eq!(status, 403);
     assert_eq!(denied["details"]["decision"]["reasons"][0]["reason"], "key_lacks");
@@ -141,25 +164,46 @@ async fn a_replayed_create_never_returns_the_secret_again() {
     assert_eq!(again["id"], first["id"]);
     assert!(again.get("secret").is_none(), "{again}");
     let (_, list) = s.json(Method::GET, "/api-keys", &manager, None).await;
-    assert_eq!(list.as_array().unwrap().iter().filter(|k| k["name"] == "ERP").count(), 1);
+    assert_eq!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["name"] == "ERP")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_revoked_key_fails_on_its_very_next_request() {
     let s = start().await;
     let manager = s.sign_in(MANAGER).await;
-    let key = create_key(&s, &manager, json!({"name": "Compromised", "permissions": ["events.view"]})).await;
-    let (id, secret) = (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_owned());
+    let key = create_key(
+        &s,
+        &manager,
+        json!({"name": "Compromised", "permissions": ["events.view"]}),
+    )
+    .await;
+    let (id, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
     assert_eq!(s.json(Method::GET, "/events", &secret, None).await.0, 200);
 
-    let (status, revoked) = s.json(Method::DELETE, &format!("/api-keys/{id}"), &manager, None).await;
+    let (status, revoked) = s
+        .json(Method::DELETE, &format!("/api-keys/{id}"), &manager, None)
+        .await;
     assert_eq!(status, 200, "{revoked}");
     assert!(revoked["revoked_at"].is_i64(), "{revoked}");
     assert_eq!(revoked["enabled"], false);
     assert!(revoked.get("secret").is_none());
 
     let (status, body) = s.json(Method::GET, "/events", &secret, None).await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("key_revoked")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("key_revoked")),
+        "{body}"
+    );
 
     // Gone for good: revoking, enabling or editing it again is 410.
     for (method, path, body) in [
@@ -172,10 +216,16 @@ async fn a_revoked_key_fails_on_its_very_next_request() {
         ),
     ] {
         let (status, err) = s.json(method.clone(), &path, &manager, body).await;
-        assert_eq!((status, err["code"].as_str()), (410, Some("key_revoked")), "{method} {path}");
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (410, Some("key_revoked")),
+            "{method} {path}"
+        );
     }
     // Still listed, as revoked.
-    let (_, detail) = s.json(Method::GET, &format!("/api-keys/{id}"), &manager, None).await;
+    let (_, detail) = s
+        .json(Method::GET, &format!("/api-keys/{id}"), &manager, None)
+        .await;
     assert_eq!(detail["revoked_at"], revoked["revoked_at"]);
 }
 
@@ -183,15 +233,32 @@ async fn a_revoked_key_fails_on_its_very_next_request() {
 async fn permissions_change_only_while_disabled_disable_edit_enable() {
     let s = start().await;
     let manager = s.sign_in(MANAGER).await;
-    let key = create_key(&s, &manager, json!({"name": "Historian", "permissions": ["events.view"]})).await;
-    let (id, secret) = (key["id"].as_i64().unwrap(), key["secret"].as_str().unwrap().to_owned());
+    let key = create_key(
+        &s,
+        &manager,
+        json!({"name": "Historian", "permissions": ["events.view"]}),
+    )
+    .await;
+    let (id, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
     let version = key["version"].as_i64().unwrap();
     let edit = json!({"permissions": ["tasks.view"]});
 
     let (status, err) = s
-        .json(Method::PUT, &format!("/api-keys/{id}/permissions"), &manager, Some(edit.clone()))
+        .json(
+            Method::PUT,
+            &format!("/api-keys/{id}/permissions"),
+            &manager,
+            Some(edit.clone()),
+        )
         .await;
-    assert_eq!((status, err["code"].as_str()), (409, Some("key_enabled")), "{err}");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("key_enabled")),
+        "{err}"
+    );
 
     // Disable (with If-Match): the key stops working at once.
     let (status, _, disabled) = send(
@@ -218,7 +285,11 @@ async fn permissions_change_only_while_disabled_disable_edit_enable() {
         Some(edit.clone()),
     )
     .await;
-    assert_eq!((status, err["code"].as_str()), (412, Some("version_conflict")), "{err}");
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (412, Some("version_conflict")),
+        "{err}"
+    );
     assert_eq!(err["details"]["current"]["version"], disabled["version"]);
 
     let (status, _, edited) = send(
@@ -264,22 +335,42 @@ async fn nobody_grants_a_key_more_than_they_hold() {
     assert_eq!((status, err["code"].as_str()), (403, Some("escalation")), "{err}");
     assert_eq!(err["details"]["missing"], json!(["billing.manage"]));
     let (_, denied) = s
-        .json(Method::GET, "/audit?action=api_key.create&outcome=denied", &owner, None)
+        .json(
+            Method::GET,
+            "/audit?action=api_key.create&outcome=denied",
+            &owner,
+            None,
+        )
         .await;
     assert_eq!(denied.as_array().unwrap().len(), 1, "{denied}");
     assert_eq!(denied[0]["actor"], "user:2");
 
     // Members and viewers cannot manage keys at all; viewers may list them.
     let body = json!({"name": "x", "permissions": ["events.view"]});
-    assert_eq!(s.json(Method::POST, "/api-keys", &carmen, Some(body.clone())).await.0, 403);
-    assert_eq!(s.json(Method::POST, "/api-keys", &management, Some(body)).await.0, 403);
+    assert_eq!(
+        s.json(Method::POST, "/api-keys", &carmen, Some(body.clone()))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        s.json(Method::POST, "/api-keys", &management, Some(body)).await.0,
+        403
+    );
     assert_eq!(s.json(Method::GET, "/api-keys", &management, None).await.0, 200);
 
     // The owner may; an admin may disable that key but not put billing.manage back to work.
-    let key = create_key(&s, &owner, json!({"name": "Billing bot", "permissions": ["billing.manage"]})).await;
-    let id = key["id"];
+    let key = create_key(
+        &s,
+        &owner,
+        json!({"name": "Billing bot", "permissions": ["billing.manage"]}),
+    )
+    .await;
+    let id = key["id"].as_i64().unwrap();
     assert_eq!(
-        s.json(Method::POST, &format!("/api-keys/{id}/disable"), &manager, None).await.0,
+        s.json(Method::POST, &format!("/api-keys/{id}/disable"), &manager, None)
+            .await
+            .0,
         200
     );
     let (status, err) = s
@@ -296,7 +387,9 @@ async fn nobody_grants_a_key_more_than_they_hold() {
         .await;
     assert_eq!((status, err["code"].as_str()), (403, Some("escalation")), "{err}");
     assert_eq!(
-        s.json(Method::POST, &format!("/api-keys/{id}/enable"), &owner, None).await.0,
+        s.json(Method::POST, &format!("/api-keys/{id}/enable"), &owner, None)
+            .await
+            .0,
         200
     );
 }
@@ -335,7 +428,12 @@ async fn iot_permission_json_imports_and_exports_in_the_documents_spelling() {
     assert_eq!(exported["commands"]["rpc"]["call"], false);
     assert_eq!(exported["devices"]["delete"], false);
     // The export imports back to the same set.
-    let again = create_key(&s, &manager, json!({"name": "Copy", "permissions_json": exported})).await;
+    let again = create_key(
+        &s,
+        &manager,
+        json!({"name": "Copy", "permissions_json": exported}),
+    )
+    .await;
     assert_eq!(again["permissions"], key["permissions"]);
 
     for (body, status, code) in [
@@ -349,7 +447,11 @@ async fn iot_permission_json_imports_and_exports_in_the_documents_spelling() {
             422,
             "invalid_permission_json",
         ),
-        (json!({"name": "x", "permissions": ["events.fly"]}), 422, "unknown_permission"),
+        (
+            json!({"name": "x", "permissions": ["events.fly"]}),
+            422,
+            "unknown_permission",
+        ),
         (
             json!({"name": "x", "permissions": ["events.view"], "permissions_json": {}}),
             422,
@@ -357,14 +459,29 @@ async fn iot_permission_json_imports_and_exports_in_the_documents_spelling() {
         ),
         (json!({"name": "x"}), 422, "invalid_permissions"),
         (json!({"name": "   ", "permissions": []}), 422, "invalid_name"),
-        (json!({"name": "n".repeat(101), "permissions": []}), 422, "invalid_name"),
-        (json!({"name": "x", "permissions": [], "colour": "red"}), 422, "invalid_body"),
+        (
+            json!({"name": "n".repeat(101), "permissions": []}),
+            422,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "x", "permissions": [], "colour": "red"}),
+            422,
+            "invalid_body",
+        ),
     ] {
-        let (got, err) = s.json(Method::POST, "/api-keys", &manager, Some(body.clone())).await;
+        let (got, err) = s
+            .json(Method::POST, "/api-keys", &manager, Some(body.clone()))
+            .await;
         assert_eq!((got, err["code"].as_str()), (status, Some(code)), "{body}: {err}");
     }
     // The maintenance document's spelling is accepted on import.
-    let legacy = create_key(&s, &manager, json!({"name": "Legacy", "permissions": ["view_assets"]})).await;
+    let legacy = create_key(
+        &s,
+        &manager,
+        json!({"name": "Legacy", "permissions": ["view_assets"]}),
+    )
+    .await;
     assert_eq!(legacy["permissions"], json!(["equipment.view"]));
 }
 
@@ -379,7 +496,7 @@ async fn scopes_name_hierarchy_nodes_of_the_org_and_survive_a_permission_edit() 
     )
     .await;
     assert_eq!(key["scopes"], json!([3]));
-    let id = key["id"];
+    let id = key["id"].as_i64().unwrap();
     let (status, err) = s
         .json(
             Method::POST,
@@ -391,7 +508,9 @@ async fn scopes_name_hierarchy_nodes_of_the_org_and_survive_a_permission_edit() 
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")), "{err}");
 
     assert_eq!(
-        s.json(Method::POST, &format!("/api-keys/{id}/disable"), &manager, None).await.0,
+        s.json(Method::POST, &format!("/api-keys/{id}/disable"), &manager, None)
+            .await
+            .0,
         200
     );
     let (status, edited) = s
@@ -431,7 +550,13 @@ async fn keys_of_another_org_do_not_exist_for_its_admins() {
     let hash = secrets::hash_password(password).unwrap();
     s.state
         .store
-        .create_user(&WriteCtx { org, ..ctx }, "admin@south.example", "South Admin", OrgRole::Admin, &hash)
+        .create_user(
+            &WriteCtx { org, ..ctx },
+            "admin@south.example",
+            "South Admin",
+            OrgRole::Admin,
+            &hash,
+        )
         .unwrap();
     let (status, signed) = s
         .json(
@@ -451,12 +576,23 @@ async fn keys_of_another_org_do_not_exist_for_its_admins() {
         (Method::GET, "/api-keys/1", None),
         (Method::POST, "/api-keys/1/disable", None),
         (Method::POST, "/api-keys/1/enable", None),
-        (Method::PUT, "/api-keys/1/permissions", Some(json!({"permissions": []}))),
+        (
+            Method::PUT,
+            "/api-keys/1/permissions",
+            Some(json!({"permissions": []})),
+        ),
         (Method::DELETE, "/api-keys/1", None),
     ] {
         let (status, err) = s.json(method.clone(), path, &south, body).await;
-        assert_eq!((status, err["code"].as_str()), (404, Some("not_found")), "{method} {path}");
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (404, Some("not_found")),
+            "{method} {path}"
+        );
     }
-    assert_eq!(s.json(Method::GET, "/equipment", &s.scada_key(), None).await.0, 200);
+    assert_eq!(
+        s.json(Method::GET, "/equipment", &s.scada_key(), None).await.0,
+        200
+    );
     assert_eq!(s.json(Method::GET, "/api-keys/abc", &south, None).await.0, 400);
 }

@@ -522,20 +522,36 @@ pub async fn create_asset(
     Extension(idem): Extension<Idempotency>,
     ApiPath(project): ApiPath<i64>,
     ApiJson(body): ApiJson<NewAsset>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    check_agents(&caller, project, body.kind, &body.agents)?;
-    check_config(&body.config)?;
+) -> Result<(StatusCode, Json<Value>), Response> {
+    // The guard checked `project.create_assets`; the kind's module needs `manage` at org level.
+    let module = caller
+        .plant
+        .decide_create_asset(caller.principal, ProjectId(id32(project)), body.kind);
+    if !module.allowed {
+        let path = format!("/api/v1/projects/{project}/assets");
+        return Err(super::deny(
+            &state,
+            &caller,
+            &Method::POST,
+            &path,
+            steward_model::Action::Org(body.kind.manage_permission()),
+            Resource::Org,
+            &module,
+        ));
+    }
+    check_agents(&caller, project, body.kind, &body.agents).map_err(IntoResponse::into_response)?;
+    check_config(&body.config).map_err(IntoResponse::into_response)?;
     let write = AuthzWrite::CreateAsset {
         project,
         kind: body.kind,
-        name: name(&body.name, "asset name")?,
+        name: name(&body.name, "asset name").map_err(IntoResponse::into_response)?,
         agents: body.agents,
         config: body.config.unwrap_or_else(|| json!({})),
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(authz(&state, &caller, idem, 201, write).await?),
-    ))
+    let created = authz(&state, &caller, idem, 201, write)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[derive(Serialize)]
@@ -627,6 +643,49 @@ pub async fn set_asset_role(
         role: body.role,
     };
     Ok(Json(authz(&state, &caller, idem, 200, write).await?))
+}
+
+/// The caller's visible assets of some kinds, across projects: `GET /agents`, `/tools`, `/data`.
+fn visible_assets(
+    state: &SharedState,
+    caller: &Caller,
+    kinds: &[AssetKind],
+) -> ApiResult<Json<Vec<AssetRow>>> {
+    let assets = state.store.assets(caller.org, None)?;
+    Ok(Json(
+        assets
+            .into_iter()
+            .filter(|a| kinds.contains(&a.kind))
+            .filter(|a| {
+                caller.plant.allows(
+                    caller.principal,
+                    AssetAction::ViewConfig,
+                    Resource::Asset(AssetId(id32(a.id))),
+                )
+            })
+            .collect(),
+    ))
+}
+
+pub async fn list_agents(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<AssetRow>>> {
+    visible_assets(&state, &caller, &[AssetKind::Agent, AssetKind::Workforce])
+}
+
+pub async fn list_tools(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<AssetRow>>> {
+    visible_assets(&state, &caller, &[AssetKind::Tool])
+}
+
+pub async fn list_data(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<AssetRow>>> {
+    visible_assets(&state, &caller, &[AssetKind::Knowledge])
 }
 
 // ----- legacy migration ---------------------------------------------------------------------

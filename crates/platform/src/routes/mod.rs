@@ -238,6 +238,24 @@ pub fn table() -> Vec<Route> {
             post(records::run_asset),
         ),
         route(
+            M::GET,
+            "/api/v1/agents",
+            Org(P::AgentsView),
+            get(directory::list_agents),
+        ),
+        route(
+            M::GET,
+            "/api/v1/tools",
+            Org(P::ToolsView),
+            get(directory::list_tools),
+        ),
+        route(
+            M::GET,
+            "/api/v1/data",
+            Org(P::DataView),
+            get(directory::list_data),
+        ),
+        route(
             M::POST,
             "/api/v1/legacy-import",
             Org(P::UsersManage),
@@ -526,7 +544,7 @@ async fn check(state: &SharedState, need: Need, req: Request) -> Result<Request,
 
 /// A denial: 403 with the resolver's reasons, and for attempts to change something, an audit
 /// record. A resource that does not exist is 404, never a hint about other orgs' data.
-fn deny(
+pub(crate) fn deny(
     state: &SharedState,
     caller: &Caller,
     method: &Method,
