@@ -255,10 +255,7 @@ impl AuditStore for SqliteStore {
         outcome: &str,
         detail: Value,
     ) -> ApiResult<()> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| crate::error::ApiError::Internal("writer connection poisoned".to_owned()))?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         append(&tx, ctx, action, target, outcome, None, Some(detail))?;
         tx.commit()?;

@@ -371,6 +371,90 @@ impl AuthzStore for SqliteStore {
     }
 }
 
+/// What a grant is on.
+#[derive(Clone, Copy)]
+enum GrantOn {
+    Project(i64),
+    Asset(i64),
+}
+
+impl GrantOn {
+    /// (grant table, key column, entity, entity table, change-feed entity, id)
+    fn parts(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        i64,
+    ) {
+        match self {
+            GrantOn::Project(id) => (
+                "project_grants",
+                "project_id",
+                "project",
+                "projects",
+                "project_grant",
+                id,
+            ),
+            GrantOn::Asset(id) => ("asset_grants", "asset_id", "asset", "assets", "asset_grant", id),
+        }
+    }
+}
+
+/// Sets or removes (`None`) one grantee's role on a project or asset, with its audit record
+/// and change-feed entry.
+fn set_grant(
+    tx: &Connection,
+    journal: &mut super::Journal,
+    org: i64,
+    on: GrantOn,
+    grantee: Grantee,
+    role: Option<&'static str>,
+) -> ApiResult<Value> {
+    let (grants, key, entity, table, feed_entity, id) = on.parts();
+    if !exists(tx, table, org, id)? {
+        return Err(ApiError::not_found(entity));
+    }
+    let (kind, gid) = grantee_parts(grantee);
+    let grantee_table = if kind == "user" { "users" } else { "groups" };
+    if !exists(tx, grantee_table, org, gid)? {
+        return Err(ApiError::not_found(kind));
+    }
+    let before: Option<String> = tx
+        .query_row(
+            &format!("SELECT role FROM {grants} WHERE {key} = ?1 AND grantee_kind = ?2 AND grantee_id = ?3"),
+            params![id, kind, gid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match role {
+        Some(role) => tx.execute(
+            &format!(
+                "INSERT INTO {grants} ({key}, grantee_kind, grantee_id, role) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT ({key}, grantee_kind, grantee_id) DO UPDATE SET role = excluded.role"
+            ),
+            params![id, kind, gid, role],
+        )?,
+        None => tx.execute(
+            &format!("DELETE FROM {grants} WHERE {key} = ?1 AND grantee_kind = ?2 AND grantee_id = ?3"),
+            params![id, kind, gid],
+        )?,
+    };
+    let version = bump(tx, table, id)?;
+    let after = serde_json::json!({ entity: id, "grantee": grantee, "role": role });
+    journal.audit(
+        &format!("{entity}.set_role"),
+        format!("{entity}:{id}"),
+        Some(serde_json::json!({ "grantee": grantee, "role": before })),
+        Some(after.clone()),
+    );
+    journal.change(feed_entity, id, "put", version, Some(after.clone()));
+    Ok(after)
+}
+
 fn apply(
     tx: &Connection,
     journal: &mut super::Journal,
@@ -526,44 +610,14 @@ fn apply(
             project,
             grantee,
             role,
-        } => {
-            if !exists(tx, "projects", org, *project)? {
-                return Err(ApiError::not_found("project"));
-            }
-            let (kind, gid) = grantee_parts(*grantee);
-            let table = if kind == "user" { "users" } else { "groups" };
-            if !exists(tx, table, org, gid)? {
-                return Err(ApiError::not_found(kind));
-            }
-            let before: Option<String> = tx
-                        .query_row(
-                            "SELECT role FROM project_grants WHERE project_id = ?1 AND grantee_kind = ?2 AND grantee_id = ?3",
-                            params![project, kind, gid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-            match role {
-                        Some(role) => tx.execute(
-                            "INSERT INTO project_grants (project_id, grantee_kind, grantee_id, role) VALUES (?1, ?2, ?3, ?4)
-                             ON CONFLICT (project_id, grantee_kind, grantee_id) DO UPDATE SET role = excluded.role",
-                            params![project, kind, gid, role.name()],
-                        )?,
-                        None => tx.execute(
-                            "DELETE FROM project_grants WHERE project_id = ?1 AND grantee_kind = ?2 AND grantee_id = ?3",
-                            params![project, kind, gid],
-                        )?,
-                    };
-            let version = bump(tx, "projects", *project)?;
-            let after = serde_json::json!({"project": project, "grantee": grantee, "role": role});
-            journal.audit(
-                "project.set_role",
-                format!("project:{project}"),
-                Some(serde_json::json!({"grantee": grantee, "role": before})),
-                Some(after.clone()),
-            );
-            journal.change("project_grant", *project, "put", version, Some(after.clone()));
-            Ok(after)
-        }
+        } => set_grant(
+            tx,
+            journal,
+            org,
+            GrantOn::Project(*project),
+            *grantee,
+            role.map(ProjectRole::name),
+        ),
         AuthzWrite::CreateAsset {
             project,
             kind,
@@ -658,44 +712,14 @@ fn apply(
             journal.change("asset", *asset, "delete", before.version + 1, None);
             Ok(Value::Null)
         }
-        AuthzWrite::SetAssetRole { asset, grantee, role } => {
-            if !exists(tx, "assets", org, *asset)? {
-                return Err(ApiError::not_found("asset"));
-            }
-            let (kind, gid) = grantee_parts(*grantee);
-            let table = if kind == "user" { "users" } else { "groups" };
-            if !exists(tx, table, org, gid)? {
-                return Err(ApiError::not_found(kind));
-            }
-            let before: Option<String> = tx
-                        .query_row(
-                            "SELECT role FROM asset_grants WHERE asset_id = ?1 AND grantee_kind = ?2 AND grantee_id = ?3",
-                            params![asset, kind, gid],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-            match role {
-                        Some(role) => tx.execute(
-                            "INSERT INTO asset_grants (asset_id, grantee_kind, grantee_id, role) VALUES (?1, ?2, ?3, ?4)
-                             ON CONFLICT (asset_id, grantee_kind, grantee_id) DO UPDATE SET role = excluded.role",
-                            params![asset, kind, gid, role.name()],
-                        )?,
-                        None => tx.execute(
-                            "DELETE FROM asset_grants WHERE asset_id = ?1 AND grantee_kind = ?2 AND grantee_id = ?3",
-                            params![asset, kind, gid],
-                        )?,
-                    };
-            let version = bump(tx, "assets", *asset)?;
-            let after = serde_json::json!({"asset": asset, "grantee": grantee, "role": role});
-            journal.audit(
-                "asset.set_role",
-                format!("asset:{asset}"),
-                Some(serde_json::json!({"grantee": grantee, "role": before})),
-                Some(after.clone()),
-            );
-            journal.change("asset_grant", *asset, "put", version, Some(after.clone()));
-            Ok(after)
-        }
+        AuthzWrite::SetAssetRole { asset, grantee, role } => set_grant(
+            tx,
+            journal,
+            org,
+            GrantOn::Asset(*asset),
+            *grantee,
+            role.map(AssetRole::name),
+        ),
         AuthzWrite::CreateNode { name, parent } => {
             if let Some(parent) = parent {
                 if !exists(tx, "hierarchy_nodes", org, *parent)? {

@@ -240,10 +240,7 @@ fn insert_user(
 impl IdentityStore for SqliteStore {
     fn create_org(&self, ctx: &WriteCtx, name: &str) -> ApiResult<i64> {
         // The org does not exist yet, so the audit record is written under the new id.
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer connection poisoned".to_owned()))?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         tx.execute("INSERT INTO orgs (name) VALUES (?1)", [name])?;
         let id = tx.last_insert_rowid();
@@ -403,10 +400,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn set_password(&self, user: i64, password_hash: &str) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE users SET password_hash = ?1 WHERE id = ?2",
             params![password_hash, user],
@@ -513,10 +507,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn login_failed(&self, user: i64, _now: i64, lock_until: Option<i64>) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE users SET failed_attempts = failed_attempts + 1, locked_until = COALESCE(?1, locked_until) WHERE id = ?2",
             params![lock_until, user],
@@ -525,10 +516,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn login_succeeded(&self, user: i64) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE users SET failed_attempts = 0, locked_until = 0 WHERE id = ?1",
             [user],
@@ -537,10 +525,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn set_totp_secret(&self, user: i64, secret: Option<&str>, enabled: bool) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE users SET totp_secret = ?1, totp_enabled = ?2, version = version + 1 WHERE id = ?3",
             params![secret, enabled, user],
@@ -549,10 +534,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn use_totp_step(&self, user: i64, step: i64) -> ApiResult<bool> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         let changed = conn.execute(
             "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1",
             params![step, user],
@@ -561,10 +543,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn create_session(&self, user: i64, token_hash: &str, now: i64, expires_at: i64) -> ApiResult<i64> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4)",
             params![user, token_hash, now, expires_at],
@@ -596,10 +575,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn touch_session(&self, id: i64, now: i64) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2",
             params![now, id],
@@ -608,10 +584,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn end_session(&self, id: i64, now: i64) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE sessions SET ended_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
             params![now, id],

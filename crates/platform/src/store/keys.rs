@@ -244,10 +244,7 @@ impl KeyStore for SqliteStore {
     }
 
     fn key_used(&self, id: i64, now: i64) -> ApiResult<()> {
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer poisoned".into()))?;
+        let conn = self.writer()?;
         conn.execute(
             "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
             params![now, id],

@@ -167,6 +167,14 @@ impl SqliteStore {
         })
     }
 
+    /// The writer connection, for single-statement writes outside `write` (session and login
+    /// bookkeeping that the audit trail does not need).
+    pub(crate) fn writer(&self) -> ApiResult<std::sync::MutexGuard<'_, Connection>> {
+        self.writer
+            .lock()
+            .map_err(|_| ApiError::Internal("writer connection poisoned".to_owned()))
+    }
+
     /// Runs a read on one of the reader connections.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
@@ -194,10 +202,7 @@ impl SqliteStore {
         ctx: &WriteCtx,
         f: impl FnOnce(&Transaction, &mut Journal) -> ApiResult<T>,
     ) -> ApiResult<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| ApiError::Internal("writer connection poisoned".to_owned()))?;
+        let mut conn = self.writer()?;
         let tx = conn.transaction()?;
         let mut journal = Journal::default();
         let value = f(&tx, &mut journal)?;
