@@ -1,6 +1,18 @@
 //! Bodies that cross the wire between stewardd and its clients. Both sides use these types, so
 //! a field renamed on one side is a compile error on the other.
 
+pub mod directory;
+pub mod feed;
+pub mod identity;
+pub mod keys;
+pub mod records;
+
+pub use directory::*;
+pub use feed::*;
+pub use identity::*;
+pub use keys::*;
+pub use records::*;
+
 use serde::{Deserialize, Serialize};
 use steward_model::{Action, Decision, Plant, Principal, Reason, Resource};
 

@@ -6,12 +6,11 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_model::legacy::{self, LegacyAssignment, LegacyRole};
 use steward_model::{
-    AssetAction, AssetId, AssetKind, AssetRole, Change, Grantee, OrgRole, Permission, ProjectAction,
-    ProjectId, ProjectRole, Resource, UserId,
+    AssetAction, AssetId, AssetKind, AssetRole, Change, OrgRole, Permission, ProjectAction, ProjectId,
+    ProjectRole, Resource, UserId,
 };
 
 use super::{ApiJson, ApiPath, Idempotency, if_match, require};
@@ -19,7 +18,8 @@ use crate::auth::{Caller, id32, secrets};
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::authz::AuthzWrite;
-use crate::store::{AssetRow, GroupRow, InviteRow, OrgSettings, ProjectRow, UserRow};
+use crate::store::{AssetRow, GroupRow, OrgSettings, ProjectRow, UserRow};
+use steward_wire::*;
 
 fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
@@ -56,13 +56,6 @@ pub async fn get_user(
         .filter(|u| u.org_id == caller.org)
         .map(Json)
         .ok_or_else(|| ApiError::not_found("user"))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    pub role: Option<OrgRole>,
-    pub active: Option<bool>,
 }
 
 /// Change a role, deactivate (every session ends at once; every record stays) or reactivate.
@@ -106,21 +99,6 @@ pub async fn update_user(
         .map_err(IntoResponse::into_response)?;
     state.reload(caller.org).map_err(IntoResponse::into_response)?;
     Ok(Json(user))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InviteBody {
-    pub email: String,
-    /// Viewer when not given.
-    pub role: Option<OrgRole>,
-}
-
-#[derive(Serialize)]
-pub struct Invited {
-    pub invite: InviteRow,
-    /// The single-use token for the invite link; shown once, stored only as a hash.
-    pub token: String,
 }
 
 fn valid_email(email: &str) -> ApiResult<String> {
@@ -172,14 +150,6 @@ pub async fn invite(
         .map_err(IntoResponse::into_response)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptInvite {
-    pub token: String,
-    pub name: String,
-    pub password: String,
-}
-
 pub async fn accept_invite(
     State(state): State<SharedState>,
     ApiJson(body): ApiJson<AcceptInvite>,
@@ -219,12 +189,35 @@ pub async fn get_settings(
     Ok(Json(state.store.org_settings(caller.org)?))
 }
 
+/// `OrgSettings` from a request body: a JSON object with no fields the type lacks. The type
+/// fills missing fields with defaults, so a misspelt setting (or `[]`) would otherwise reset
+/// the real settings silently.
+fn settings_body(body: Value) -> ApiResult<OrgSettings> {
+    let known =
+        serde_json::to_value(OrgSettings::default()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (Some(fields), Some(known)) = (body.as_object(), known.as_object()) else {
+        return Err(unprocessable("invalid_body", "the settings are a JSON object"));
+    };
+    if let Some(unknown) = fields.keys().find(|k| !known.contains_key(k.as_str())) {
+        let expected: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(unprocessable(
+            "invalid_body",
+            format!(
+                "unknown field `{unknown}`, expected one of: {}",
+                expected.join(", ")
+            ),
+        ));
+    }
+    serde_json::from_value(body).map_err(|e| unprocessable("invalid_body", e.to_string()))
+}
+
 pub async fn put_settings(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
     Extension(idem): Extension<Idempotency>,
-    ApiJson(settings): ApiJson<OrgSettings>,
+    ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Json<OrgSettings>> {
+    let settings = settings_body(body)?;
     if !(1..=24 * 60).contains(&settings.idle_timeout_minutes) {
         return Err(unprocessable(
             "invalid_setting",
@@ -242,12 +235,6 @@ pub async fn list_groups(
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Vec<GroupRow>>> {
     Ok(Json(state.store.groups(caller.org)?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NameBody {
-    pub name: String,
 }
 
 async fn authz(
@@ -385,21 +372,6 @@ pub async fn create_project(
     ))
 }
 
-#[derive(Serialize)]
-pub struct ProjectDetail {
-    #[serde(flatten)]
-    pub project: ProjectRow,
-    pub roles: Vec<GrantBody<ProjectRole>>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantBody<R> {
-    pub grantee: Grantee,
-    /// `null` removes the grant.
-    pub role: Option<R>,
-}
-
 pub async fn get_project(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -473,17 +445,6 @@ pub async fn list_assets(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewAsset {
-    pub kind: AssetKind,
-    pub name: String,
-    #[serde(default)]
-    pub agents: Vec<i64>,
-    #[serde(default)]
-    pub config: Option<Value>,
-}
-
 fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) -> ApiResult<()> {
     if kind != AssetKind::Workforce && !agents.is_empty() {
         return Err(unprocessable(
@@ -491,7 +452,7 @@ fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) 
             "only workforces list agents",
         ));
     }
-    for agent in agents {
+    for (i, agent) in agents.iter().enumerate() {
         let ok = caller
             .plant
             .asset(AssetId(id32(*agent)))
@@ -500,6 +461,12 @@ fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) 
             return Err(unprocessable(
                 "invalid_workforce_agent",
                 format!("asset {agent} is not an agent of this project"),
+            ));
+        }
+        if agents.get(..i).is_some_and(|before| before.contains(agent)) {
+            return Err(unprocessable(
+                "invalid_workforce_agent",
+                format!("agent {agent} is listed twice"),
             ));
         }
     }
@@ -554,13 +521,6 @@ pub async fn create_asset(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Serialize)]
-pub struct AssetDetail {
-    #[serde(flatten)]
-    pub asset: AssetRow,
-    pub roles: Vec<GrantBody<AssetRole>>,
-}
-
 pub async fn get_asset(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -584,14 +544,6 @@ pub async fn get_asset(
         })
         .unwrap_or_default();
     Ok(Json(AssetDetail { asset, roles }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssetPatch {
-    pub name: Option<String>,
-    pub agents: Option<Vec<i64>>,
-    pub config: Option<Value>,
 }
 
 pub async fn update_asset(
@@ -690,20 +642,6 @@ pub async fn list_data(
 
 // ----- legacy migration ---------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LegacyImport {
-    pub assignments: Vec<LegacyRow>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LegacyRow {
-    pub user: i64,
-    pub project: i64,
-    pub role: String,
-}
-
 /// Imports legacy admin/editor/viewer project roles and returns every migrated viewer for
 /// review (legacy viewers could run agents; RBAC viewers cannot).
 pub async fn legacy_import(
@@ -760,13 +698,6 @@ pub async fn legacy_import(
 
 // ----- hierarchy ----------------------------------------------------------------------------
 
-#[derive(Serialize)]
-pub struct NodeBody {
-    pub id: u32,
-    pub name: String,
-    pub parent: Option<u32>,
-}
-
 pub async fn list_nodes(Extension(caller): Extension<Caller>) -> Json<Vec<NodeBody>> {
     Json(
         caller
@@ -779,13 +710,6 @@ pub async fn list_nodes(Extension(caller): Extension<Caller>) -> Json<Vec<NodeBo
             })
             .collect(),
     )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewNode {
-    pub name: String,
-    pub parent: Option<i64>,
 }
 
 pub async fn create_node(

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use steward_model::{
     AccessDelta, Action, AssetAction, AssetId, Change, KeyId, NodeId, Permission, Plant, Principal,
     ProjectAction, ProjectId, Resource, Target, UserId,
@@ -18,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{AuditEntry, AuditQuery, ChangeRow, RecordModule};
+use steward_wire::*;
 
 // ----- parsing ----------------------------------------------------------------------------
 
@@ -142,16 +142,6 @@ fn target_name(plant: &Plant, target: Target) -> String {
 
 // ----- /explain ---------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExplainQuery {
-    pub principal: String,
-    pub action: String,
-    /// Defaults to `org`.
-    #[serde(default)]
-    pub resource: Option<String>,
-}
-
 /// `GET /explain?principal=user:3&action=asset.run&resource=asset:5`: the decision with a
 /// sentence per reason. For a workforce run, each agent the principal cannot run is named.
 pub async fn explain(
@@ -176,21 +166,6 @@ pub async fn explain(
 
 // ----- /who-can ---------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WhoCanQuery {
-    pub action: String,
-    #[serde(default)]
-    pub resource: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct WhoCanEntry {
-    pub principal: Principal,
-    pub name: String,
-    pub decision: DecisionBody,
-}
-
 /// `GET /who-can?action=asset.run&resource=asset:5`: every principal allowed, with why. API
 /// keys are listed only to callers who may view keys.
 pub async fn who_can(
@@ -214,22 +189,6 @@ pub async fn who_can(
 }
 
 // ----- /preview ---------------------------------------------------------------------------
-
-#[derive(Serialize)]
-pub struct DeltaBody {
-    pub principal: Principal,
-    pub action: Action,
-    /// `null` for org level, else `{"kind": "project"|"asset", "id": n}`.
-    pub on: Option<Target>,
-    pub gained: bool,
-    /// For people: "Henrik Larsen gains asset.run on workforce Shift Handover".
-    pub text: String,
-}
-
-#[derive(Serialize)]
-pub struct PreviewBody {
-    pub deltas: Vec<DeltaBody>,
-}
 
 fn delta_text(plant: &Plant, d: &AccessDelta) -> String {
     let verb = if d.gained { "gains" } else { "loses" };
@@ -276,22 +235,6 @@ pub async fn preview(
 
 // ----- /audit -----------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditParams {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub outcome: Option<String>,
-    pub before_id: Option<i64>,
-    #[serde(default = "default_audit_limit")]
-    pub limit: u32,
-}
-
-fn default_audit_limit() -> u32 {
-    100
-}
-
 fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -328,30 +271,7 @@ pub async fn audit(
 
 // ----- /changes ---------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangesParams {
-    /// The `next` of the previous page; 0 (or absent) from the beginning.
-    #[serde(default)]
-    pub since: i64,
-    #[serde(default = "default_changes_limit")]
-    pub limit: u32,
-}
-
-fn default_changes_limit() -> u32 {
-    500
-}
-
 const MAX_CHANGES: u32 = 5000;
-
-#[derive(Serialize)]
-pub struct ChangesBody {
-    pub changes: Vec<ChangeRow>,
-    /// Pass as `since` for the next page. It moves past changes the caller may not see too.
-    pub next: i64,
-    /// True when the page was full: ask again with `next` for more.
-    pub more: bool,
-}
 
 /// May the caller see this change? Unknown kinds of entity are hidden (missing means deny).
 fn change_visible(caller: &Caller, change: &ChangeRow) -> bool {

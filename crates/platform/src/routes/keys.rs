@@ -7,7 +7,6 @@
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use steward_model::{ModelError, NodeId, PermSet, Permission};
 
@@ -16,64 +15,10 @@ use crate::auth::{Caller, secrets};
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{KeyRow, NewKey};
+use steward_wire::*;
 
 const MAX_NAME: usize = 100;
 const MAX_SCOPES: usize = 100;
-
-/// A key as clients see it: the stored row (prefix, never the secret or its hash) and its
-/// permissions in the IoT document's nested JSON as well.
-#[derive(Serialize)]
-pub struct KeyBody {
-    #[serde(flatten)]
-    pub key: KeyRow,
-    pub permissions_json: Value,
-}
-
-impl From<KeyRow> for KeyBody {
-    fn from(key: KeyRow) -> KeyBody {
-        let permissions_json = steward_model::iot_json::export_value(key.permissions);
-        KeyBody {
-            key,
-            permissions_json,
-        }
-    }
-}
-
-/// The creation response: the only time the secret is ever shown.
-#[derive(Serialize)]
-pub struct CreatedKey {
-    #[serde(flatten)]
-    pub key: KeyBody,
-    /// `stw_<prefix>_<random>`; shown once, never stored or logged.
-    pub secret: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKey {
-    pub name: String,
-    /// Catalog names (`events.manage`); or
-    #[serde(default)]
-    pub permissions: Option<Vec<String>>,
-    /// the IoT document's nested object. Exactly one of the two.
-    #[serde(default)]
-    pub permissions_json: Option<Value>,
-    /// Hierarchy nodes the key is limited to (their subtrees); empty or absent: the whole org.
-    #[serde(default)]
-    pub scopes: Vec<NodeId>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetPermissions {
-    #[serde(default)]
-    pub permissions: Option<Vec<String>>,
-    #[serde(default)]
-    pub permissions_json: Option<Value>,
-    /// Absent: the key keeps its scopes; `[]`: the whole org.
-    #[serde(default)]
-    pub scopes: Option<Vec<NodeId>>,
-}
 
 fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)

@@ -438,6 +438,15 @@ pub fn router(state: SharedState) -> Router {
     }
     router
         .fallback(|| async { ApiError::not_found("route") })
+        // Unguarded: a method the path lacks is 405 whoever asks, never a sibling route's
+        // 401/403 (nor an audited "denied" for a request that could not do anything).
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method",
+            )
+        })
         .with_state(state)
 }
 
@@ -651,6 +660,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     J::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
                     J::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
                     J::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected_json"),
+                    // A body without a length that outgrows the limit while being read.
+                    _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+                    }
                     _ => (StatusCode::BAD_REQUEST, "bad_body"),
                 };
                 Err(ApiError::new(status, code, rejection.body_text()))

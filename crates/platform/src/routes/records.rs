@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::{ApiJson, ApiPath, ApiQuery, Idempotency, if_match};
@@ -12,27 +11,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{RecordInput, RecordModule, RecordRow};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Page {
-    #[serde(default)]
-    pub after: i64,
-    #[serde(default = "default_limit")]
-    pub limit: u32,
-}
-
-fn default_limit() -> u32 {
-    100
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordBody {
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub body: Option<Value>,
-}
+use steward_wire::*;
 
 const MAX_TITLE: usize = 200;
 const MAX_BODY_JSON: usize = 64 * 1024;
@@ -231,13 +210,6 @@ module_routes!(
     update_equipment,
     delete_equipment
 );
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RunBody {
-    pub title: Option<String>,
-    pub input: Option<Value>,
-}
 
 /// `POST /assets/{asset}/run`: creates a task on the asset. The guard has checked run access
 /// (for a workforce, on every one of its agents too).

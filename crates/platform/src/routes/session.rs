@@ -4,14 +4,13 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::{Json, extract::ConnectInfo};
-use serde::{Deserialize, Serialize};
-use steward_model::{PermSet, Principal};
 
 use super::ApiJson;
 use crate::auth::{Caller, secrets, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{Actor, UserRow, WriteCtx};
+use steward_wire::*;
 
 pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
@@ -19,22 +18,6 @@ pub async fn health() -> Json<serde_json::Value> {
 
 pub async fn catalog() -> Json<steward_wire::CatalogBody> {
     Json(steward_model::docs::catalog_document())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignIn {
-    pub email: String,
-    pub password: String,
-    #[serde(default)]
-    pub totp: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct SignedIn {
-    pub token: String,
-    pub expires_at: i64,
-    pub user: UserRow,
 }
 
 fn invalid() -> ApiError {
@@ -49,7 +32,7 @@ pub async fn sign_in(
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
     let now = state.clock.now_ms();
-    let Some(creds) = state.store.credentials_by_email(body.email.trim())? else {
+    let Some(mut creds) = state.store.credentials_by_email(body.email.trim())? else {
         // Spend the same time as a real check so timing does not reveal who exists.
         let _ = tokio::task::spawn_blocking(|| secrets::hash_password("timing equaliser")).await;
         return Err(invalid());
@@ -61,6 +44,12 @@ pub async fn sign_in(
             "too_many_attempts",
             "too many failed attempts; try again later",
         ));
+    }
+    // A lockout that has run out starts a fresh count: one typo afterwards is not another lock.
+    if creds.locked_until != 0 {
+        state.store.login_succeeded(user.id)?;
+        creds.failed_attempts = 0;
+        creds.locked_until = 0;
     }
     let stored = creds.password_hash.clone().unwrap_or_default();
     let password = body.password.clone();
@@ -131,17 +120,6 @@ pub async fn sign_in(
     ))
 }
 
-#[derive(Serialize)]
-pub struct WhoAmI {
-    pub principal: Principal,
-    pub org: i64,
-    pub org_name: String,
-    pub user: Option<UserRow>,
-    /// Org-level catalog permissions the caller holds.
-    pub permissions: PermSet,
-    pub idle_timeout_minutes: i64,
-}
-
 pub async fn whoami(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -170,12 +148,6 @@ pub async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
-pub struct TotpEnrolment {
-    /// For the authenticator app; shown once, while enrolling.
-    pub otpauth_uri: String,
-}
-
 /// Starts TOTP enrolment: a new secret, effective once a code from it is confirmed.
 pub async fn totp_enrol(
     State(state): State<SharedState>,
@@ -196,12 +168,6 @@ pub async fn totp_enrol(
     Ok(Json(TotpEnrolment {
         otpauth_uri: totp::otpauth_uri(&secret, &user.email)?,
     }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TotpConfirm {
-    pub code: String,
 }
 
 pub async fn totp_confirm(

@@ -2,29 +2,14 @@
 //! it, so editing or deleting any row breaks the chain at that point, which `verify` reports.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Replay, SqliteStore, WriteCtx};
 use crate::error::ApiResult;
+use steward_wire::*;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub org_id: Option<i64>,
-    pub at: i64,
-    pub actor: String,
-    pub source: String,
-    pub action: String,
-    pub target: String,
-    pub outcome: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub hash: String,
-}
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {
@@ -35,16 +20,6 @@ pub struct AuditQuery {
     /// Return records with id below this (paging backwards from the newest).
     pub before_id: Option<i64>,
     pub limit: u32,
-}
-
-/// The result of checking the chain.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct ChainCheck {
-    pub records: u64,
-    pub ok: bool,
-    /// The first record whose hash or link does not match.
-    pub broken_at: Option<i64>,
-    pub problem: Option<String>,
 }
 
 pub trait AuditStore: Send + Sync {

@@ -2,7 +2,7 @@
 //! whole org loads into a `steward_model::Plant` after every change to it.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use steward_model::{
     ApiKey, AssetId, AssetKind, AssetRole, AssetSpec, Grantee, GroupId, KeyId, NodeId, OrgRole, PermSet,
@@ -11,33 +11,7 @@ use steward_model::{
 
 use super::{SqliteStore, WriteCtx, check_version};
 use crate::error::{ApiError, ApiResult};
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct GroupRow {
-    pub id: i64,
-    pub name: String,
-    pub members: Vec<i64>,
-    pub version: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ProjectRow {
-    pub id: i64,
-    pub name: String,
-    pub version: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct AssetRow {
-    pub id: i64,
-    pub project_id: i64,
-    pub kind: AssetKind,
-    pub name: String,
-    pub creator_id: Option<i64>,
-    pub agents: Vec<i64>,
-    pub config: Value,
-    pub version: i64,
-}
+use steward_wire::*;
 
 /// One write to the authorization data; the model validates it before the store applies it.
 #[derive(Clone, Debug)]
@@ -653,6 +627,14 @@ fn apply(
             let row = load_asset(tx, org, id)?.ok_or_else(|| ApiError::Internal("asset vanished".into()))?;
             journal.audit("asset.create", format!("asset:{id}"), None, Some(to_json(&row)));
             journal.change("asset", id, "put", row.version, Some(to_json(&row)));
+            if let Some(creator) = creator {
+                let grant = serde_json::json!({
+                    "asset": id,
+                    "grantee": Grantee::User(steward_model::UserId(id32(creator))),
+                    "role": "admin",
+                });
+                journal.change("asset_grant", id, "put", row.version, Some(grant));
+            }
             Ok(to_json(&row))
         }
         AuthzWrite::UpdateAsset {

@@ -2,22 +2,10 @@
 //! Clients sync with `GET /changes?since=CURSOR`.
 
 use rusqlite::params;
-use serde::Serialize;
-use serde_json::Value;
 
 use super::SqliteStore;
 use crate::error::ApiResult;
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct ChangeRow {
-    pub seq: i64,
-    pub entity: String,
-    pub entity_id: i64,
-    pub op: String,
-    pub version: i64,
-    pub body: Option<Value>,
-    pub at: i64,
-}
+use steward_wire::*;
 
 pub trait FeedStore: Send + Sync {
     /// Changes of the org after `since`, oldest first.

@@ -1,26 +1,12 @@
 //! Orgs, users, invites and sessions.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use steward_model::OrgRole;
 
 use super::{Journal, SqliteStore, WriteCtx, check_version};
 use crate::error::{ApiError, ApiResult};
-
-/// A user as clients see it: never a password hash or TOTP secret.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: OrgRole,
-    pub active: bool,
-    pub totp_enabled: bool,
-    pub created_at: i64,
-    pub version: i64,
-}
+use steward_wire::*;
 
 /// What login needs; stays inside the server.
 #[derive(Clone, Debug)]
@@ -33,17 +19,6 @@ pub struct Credentials {
     pub locked_until: i64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct InviteRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub email: String,
-    pub role: OrgRole,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
     pub id: i64,
@@ -54,25 +29,6 @@ pub struct SessionRow {
     pub expires_at: i64,
     pub ended_at: Option<i64>,
     pub user_active: bool,
-}
-
-/// Org settings that the server enforces.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct OrgSettings {
-    /// Sessions end after this long without a request.
-    pub idle_timeout_minutes: i64,
-    /// Every user must have TOTP enrolled to sign in.
-    pub require_totp: bool,
-}
-
-impl Default for OrgSettings {
-    fn default() -> OrgSettings {
-        OrgSettings {
-            idle_timeout_minutes: 30,
-            require_totp: false,
-        }
-    }
 }
 
 pub trait IdentityStore: Send + Sync {

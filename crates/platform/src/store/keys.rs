@@ -1,28 +1,12 @@
 //! API keys: stored by visible prefix and keyed hash of the secret, never the secret itself.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use steward_model::{NodeId, PermSet};
 
 use super::{SqliteStore, WriteCtx, check_version};
 use crate::error::{ApiError, ApiResult};
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct KeyRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub name: String,
-    /// The visible part: `stw_<prefix>`.
-    pub prefix: String,
-    pub permissions: PermSet,
-    pub scopes: Vec<NodeId>,
-    pub enabled: bool,
-    pub revoked_at: Option<i64>,
-    pub created_by: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub version: i64,
-}
+use steward_wire::*;
 
 pub struct NewKey<'a> {
     pub name: &'a str,

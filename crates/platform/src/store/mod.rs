@@ -19,12 +19,17 @@ use rusqlite::{Connection, OpenFlags, Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use audit::{AuditEntry, AuditQuery, AuditStore, ChainCheck};
-pub use authz::{AssetRow, AuthzStore, GroupRow, ProjectRow};
-pub use feed::{ChangeRow, FeedStore};
-pub use identity::{Credentials, IdentityStore, InviteRow, OrgSettings, SessionRow, UserRow};
-pub use keys::{KeyRow, KeyStore, NewKey};
-pub use records::{RecordInput, RecordModule, RecordRow, RecordStore};
+pub use audit::{AuditQuery, AuditStore};
+pub use authz::AuthzStore;
+pub use feed::FeedStore;
+pub use identity::{Credentials, IdentityStore, SessionRow};
+pub use keys::{KeyStore, NewKey};
+pub use records::{RecordInput, RecordStore};
+// The rows clients see are wire types, shared with the console.
+pub use steward_wire::{
+    AssetRow, AuditEntry, ChainCheck, ChangeRow, GroupRow, InviteRow, KeyRow, OrgSettings, ProjectRow,
+    RecordModule, RecordRow, UserRow,
+};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -233,10 +238,17 @@ impl SqliteStore {
         }
         if let Some((key, request_hash)) = &ctx.idempotency {
             let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO idempotency (principal, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            let stored = tx.execute(
+                "INSERT OR IGNORE INTO idempotency (principal, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![ctx.actor.label(), key, request_hash, ctx.status, body, ctx.now],
             )?;
+            if stored == 0 {
+                // A concurrent request with the same key committed first; this write rolls back.
+                return Err(ApiError::conflict(
+                    "idempotency_conflict",
+                    "a request with this Idempotency-Key was in progress; retry to get its response",
+                ));
+            }
         }
         tx.commit()?;
         Ok(value)

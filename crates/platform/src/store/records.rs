@@ -2,71 +2,11 @@
 //! something real. A task created on an asset is a run of that asset.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use steward_model::Permission;
 
 use super::{SqliteStore, WriteCtx, check_version};
 use crate::error::{ApiError, ApiResult};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordModule {
-    Tasks,
-    Events,
-    Equipment,
-}
-
-impl RecordModule {
-    pub const ALL: [RecordModule; 3] = [RecordModule::Tasks, RecordModule::Events, RecordModule::Equipment];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RecordModule::Tasks => "tasks",
-            RecordModule::Events => "events",
-            RecordModule::Equipment => "equipment",
-        }
-    }
-
-    pub fn view(self) -> Permission {
-        match self {
-            RecordModule::Tasks => Permission::TasksView,
-            RecordModule::Events => Permission::EventsView,
-            RecordModule::Equipment => Permission::EquipmentView,
-        }
-    }
-
-    pub fn manage(self) -> Permission {
-        match self {
-            RecordModule::Tasks => Permission::TasksManage,
-            RecordModule::Events => Permission::EventsManage,
-            RecordModule::Equipment => Permission::EquipmentManage,
-        }
-    }
-
-    /// Statuses a record of this module may have; the first is the initial one.
-    pub fn statuses(self) -> &'static [&'static str] {
-        match self {
-            RecordModule::Tasks => &["open", "in_progress", "done", "cancelled"],
-            RecordModule::Events => &["open", "acknowledged", "closed"],
-            RecordModule::Equipment => &["in_service", "maintenance", "retired"],
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RecordRow {
-    pub id: i64,
-    pub module: RecordModule,
-    pub asset_id: Option<i64>,
-    pub title: String,
-    pub status: String,
-    pub body: Value,
-    pub created_by: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: i64,
-}
+use steward_wire::*;
 
 /// A validated create or update.
 #[derive(Clone, Debug, Default)]
