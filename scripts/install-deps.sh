@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Debian packages the project needs. C toolchain and pkg-config for -sys crates.
-APT_PACKAGES=(build-essential pkg-config ca-certificates)
+APT_PACKAGES=(build-essential pkg-config ca-certificates libssl-dev libdbus-1-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

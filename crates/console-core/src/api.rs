@@ -1,0 +1,214 @@
+//! The platform client. Network failures are `Offline` (the console then works from the
+//! cache); the platform's own errors keep their `code`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, WhoAmI};
+use url::Url;
+
+use crate::error::{CoreError, CoreResult};
+
+/// Plain `http://` is allowed only to this machine.
+pub fn check_platform_url(url: &str) -> CoreResult<Url> {
+    let parsed = Url::parse(url).map_err(|e| CoreError::Invalid(format!("`{url}` is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            if loopback {
+                Ok(parsed)
+            } else {
+                Err(CoreError::InsecureUrl)
+            }
+        }
+        other => Err(CoreError::Invalid(format!("unsupported scheme `{other}`"))),
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    base: Url,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+/// A response: status, body, and the headers the outbox cares about.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl ApiClient {
+    pub fn new(base: Url) -> CoreResult<ApiClient> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
+        Ok(ApiClient {
+            base,
+            http,
+            token: None,
+        })
+    }
+
+    pub fn with_token(mut self, token: String) -> ApiClient {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> CoreResult<Url> {
+        self.base
+            .join(&format!("api/v1{path}"))
+            .map_err(|e| CoreError::Invalid(e.to_string()))
+    }
+
+    /// Sends a request; any answer from the platform is a `Reply`, no answer is `Offline`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> CoreResult<Reply> {
+        let mut req = self.http.request(method, self.url(path)?);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(|e| CoreError::Offline(short(&e)))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| CoreError::Offline(short(&e)))?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Reply { status, body })
+    }
+
+    /// Sends and decodes a success, or turns the platform's error body into `Api`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> CoreResult<T> {
+        let reply = self.send(method, path, body, &[]).await?;
+        into_result(reply)
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str, totp: Option<String>) -> CoreResult<SignedIn> {
+        let body = to_value(&SignIn {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            totp,
+        })?;
+        self.call(Method::POST, "/session", Some(&body)).await
+    }
+
+    pub async fn whoami(&self) -> CoreResult<WhoAmI> {
+        self.call(Method::GET, "/session", None).await
+    }
+
+    pub async fn sign_out(&self) -> CoreResult<()> {
+        let reply = self.send(Method::DELETE, "/session", None, &[]).await?;
+        into_result::<Value>(reply).map(drop)
+    }
+
+    pub async fn changes(&self, since: i64, limit: u32) -> CoreResult<ChangesBody> {
+        self.call(
+            Method::GET,
+            &format!("/changes?since={since}&limit={limit}"),
+            None,
+        )
+        .await
+    }
+}
+
+fn short(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused".into()
+    } else if e.is_timeout() {
+        "timed out".into()
+    } else {
+        e.to_string()
+    }
+}
+
+pub(crate) fn to_value<T: Serialize>(v: &T) -> CoreResult<Value> {
+    serde_json::to_value(v).map_err(|e| CoreError::Invalid(e.to_string()))
+}
+
+pub(crate) fn into_result<T: DeserializeOwned>(reply: Reply) -> CoreResult<T> {
+    if reply.status.is_success() {
+        let body = if reply.body.is_null() {
+            Value::Null
+        } else {
+            reply.body
+        };
+        return serde_json::from_value(body)
+            .map_err(|e| CoreError::Invalid(format!("unexpected answer: {e}")));
+    }
+    Err(api_error(reply))
+}
+
+pub(crate) fn api_error(reply: Reply) -> CoreError {
+    match serde_json::from_value::<ErrorBody>(reply.body.clone()) {
+        Ok(e) => CoreError::Api {
+            status: reply.status.as_u16(),
+            code: e.code,
+            message: e.message,
+            details: e.details,
+        },
+        Err(_) => CoreError::Api {
+            status: reply.status.as_u16(),
+            code: "unexpected".into(),
+            message: format!("the platform answered {}", reply.status),
+            details: Some(reply.body),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_platform_url("http://127.0.0.1:8443").is_ok());
+        assert!(check_platform_url("http://localhost:8443").is_ok());
+        assert!(check_platform_url("http://[::1]:8443").is_ok());
+        assert!(check_platform_url("https://steward.plant.example").is_ok());
+        assert!(matches!(
+            check_platform_url("http://10.0.0.5:8443"),
+            Err(CoreError::InsecureUrl)
+        ));
+        assert!(matches!(
+            check_platform_url("ftp://x"),
+            Err(CoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            check_platform_url("not a url"),
+            Err(CoreError::Invalid(_))
+        ));
+    }
+}

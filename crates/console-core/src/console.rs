@@ -1,0 +1,466 @@
+//! The console as one object: sign in or open offline, sync, queue and replay changes, and
+//! answer every view from the cache through the shared model. The Tauri app only adapts this.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use steward_model::{Action, Change, Plant, Principal, Resource, UserId};
+use steward_wire::{DecisionBody, UserRow};
+use ts_rs::TS;
+
+use crate::api::{ApiClient, check_platform_url};
+use crate::cache::Cache;
+use crate::error::{CoreError, CoreResult};
+use crate::outbox::{self, OutboxItem, OutboxState, Resolution, Sent};
+use crate::profiles::{Profile, Profiles};
+use crate::secrets::SecretStore;
+use crate::vault::{self, CacheKey};
+use crate::views::{self, DataAge, EffectiveMatrix, RoleMatrix};
+
+const TOKEN: &str = "session-token";
+const PAGE: u32 = 1000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The signed-in (or offline-opened) profile.
+struct Open {
+    profile: Profile,
+    user_id: Option<i64>,
+    cache: Cache,
+    api: ApiClient,
+    online: bool,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct SessionInfo {
+    pub profile: Profile,
+    pub user_id: Option<i64>,
+    pub online: bool,
+    pub age: DataAge,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct SyncReport {
+    pub applied: u32,
+    pub cursor: i64,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct ReplayReport {
+    pub accepted: u32,
+    pub conflicts: u32,
+    pub failed: u32,
+    pub still_pending: u32,
+}
+
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewLine {
+    pub principal: String,
+    pub gained: bool,
+    pub text: String,
+}
+
+pub struct Console {
+    profiles: Profiles,
+    secrets: Arc<dyn SecretStore>,
+    open: Mutex<Option<Open>>,
+}
+
+impl Console {
+    pub fn new(data_dir: impl Into<std::path::PathBuf>, secrets: Arc<dyn SecretStore>) -> Console {
+        Console {
+            profiles: Profiles::new(data_dir),
+            secrets,
+            open: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> CoreResult<MutexGuard<'_, Option<Open>>> {
+        self.open
+            .lock()
+            .map_err(|_| CoreError::Cache("console state poisoned".into()))
+    }
+
+    fn with_open<T>(&self, f: impl FnOnce(&mut Open) -> CoreResult<T>) -> CoreResult<T> {
+        let mut guard = self.lock()?;
+        let open = guard.as_mut().ok_or(CoreError::Locked)?;
+        f(open)
+    }
+
+    pub fn profiles(&self) -> CoreResult<Vec<Profile>> {
+        self.profiles.list()
+    }
+
+    /// Signs in online: the token goes to the keyring, the cache is created or unlocked with the
+    /// password, and a sync runs.
+    pub async fn sign_in(
+        &self,
+        url: &str,
+        email: &str,
+        password: &str,
+        totp: Option<String>,
+    ) -> CoreResult<SessionInfo> {
+        let base = check_platform_url(url)?;
+        let api = ApiClient::new(base.clone())?;
+        let signed = api.sign_in(email, password, totp).await?;
+        let api = api.with_token(signed.token.clone());
+        let me = api.whoami().await?;
+        let platform_url = base.as_str().trim_end_matches('/').to_owned();
+        let id = Profile::id_for(&platform_url, email);
+        let profile = Profile {
+            id: id.clone(),
+            platform_url,
+            email: email.trim().to_owned(),
+            display_name: signed.user.name.clone(),
+            org_name: me.org_name.clone(),
+        };
+        let key = match self.profiles.wrapped_key(&id)? {
+            Some(wrapped) => match vault::unwrap(&wrapped, password) {
+                Ok(key) => key,
+                // The password changed on the platform: the old cache cannot be opened, and
+                // it is disposable, so start a new one.
+                Err(CoreError::WrongPassword) => {
+                    self.profiles.remove(&id)?;
+                    CacheKey::random()?
+                }
+                Err(e) => return Err(e),
+            },
+            None => CacheKey::random()?,
+        };
+        self.profiles.save(&profile, &vault::wrap(&key, password)?)?;
+        self.secrets.set(&id, TOKEN, &signed.token)?;
+        let cache = Cache::open(&self.profiles.cache_path(&id), &key)?;
+        *self.lock()? = Some(Open {
+            profile,
+            user_id: Some(signed.user.id),
+            cache,
+            api,
+            online: true,
+        });
+        cache_user(self, &signed.user)?;
+        self.sync(|_| {}).await?;
+        self.session()
+    }
+
+    /// Opens a profile from its cache with the password, without the network.
+    pub fn open_offline(&self, profile_id: &str, password: &str) -> CoreResult<SessionInfo> {
+        let profile = self.profiles.get(profile_id)?;
+        let wrapped = self
+            .profiles
+            .wrapped_key(profile_id)?
+            .ok_or(CoreError::UnknownProfile)?;
+        let key = vault::unwrap(&wrapped, password)?;
+        let cache = Cache::open(&self.profiles.cache_path(profile_id), &key)?;
+        let base = check_platform_url(&profile.platform_url)?;
+        let mut api = ApiClient::new(base)?;
+        // A keyring that cannot be read still lets the user review offline.
+        if let Ok(Some(token)) = self.secrets.get(profile_id, TOKEN) {
+            api = api.with_token(token);
+        }
+        let user_id = cache.meta("user_id")?.and_then(|v| v.parse().ok());
+        *self.lock()? = Some(Open {
+            profile,
+            user_id,
+            cache,
+            api,
+            online: false,
+        });
+        self.session()
+    }
+
+    pub fn session(&self) -> CoreResult<SessionInfo> {
+        self.with_open(|open| {
+            Ok(SessionInfo {
+                profile: open.profile.clone(),
+                user_id: open.user_id,
+                online: open.online,
+                age: age(open)?,
+            })
+        })
+    }
+
+    /// Locks the console: the cache key leaves memory until the password is given again.
+    pub fn lock_now(&self) -> CoreResult<Option<String>> {
+        let mut guard = self.lock()?;
+        Ok(guard.take().map(|open| open.profile.id))
+    }
+
+    /// Signs out on the platform (if reachable), then deletes the profile's cache and keyring
+    /// entries.
+    pub async fn forget(&self, profile_id: &str) -> CoreResult<()> {
+        let api = {
+            let mut guard = self.lock()?;
+            match guard.as_ref() {
+                Some(open) if open.profile.id == profile_id => guard.take().map(|o| o.api),
+                _ => None,
+            }
+        };
+        if let Some(api) = api {
+            // Best effort: offline, the token simply expires on the server.
+            let _ = api.sign_out().await;
+        }
+        self.secrets.delete(profile_id, TOKEN)?;
+        self.profiles.remove(profile_id)
+    }
+
+    /// Pulls the change feed into the cache, page by page; `progress` gets the cursor.
+    pub async fn sync(&self, mut progress: impl FnMut(i64)) -> CoreResult<SyncReport> {
+        let (api, mut cursor) = self.with_open(|open| Ok((open.api.clone(), open.cache.cursor()?)))?;
+        let mut applied = 0u32;
+        loop {
+            let page = match api.changes(cursor, PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    self.with_open(|open| {
+                        open.online = !matches!(e, CoreError::Offline(_));
+                        Ok(())
+                    })?;
+                    return Err(e);
+                }
+            };
+            self.with_open(|open| {
+                open.cache.apply_changes(&page.changes, page.next, now_ms())?;
+                open.online = true;
+                Ok(())
+            })?;
+            applied += u32::try_from(page.changes.len()).unwrap_or(u32::MAX);
+            cursor = page.next;
+            progress(cursor);
+            if !page.more {
+                break;
+            }
+        }
+        Ok(SyncReport { applied, cursor })
+    }
+
+    /// Queues a change (previewable before), then tries to send it at once.
+    pub async fn submit(&self, change: Change) -> CoreResult<OutboxItem> {
+        let item = self.with_open(|open| {
+            // Validate against the model first: a change the model refuses never enters the outbox.
+            let mut check = plant_with_pending(open)?;
+            check.apply(&change)?;
+            outbox::queue(&open.cache, &change, now_ms())
+        })?;
+        match self.replay().await {
+            Ok(_) | Err(CoreError::Offline(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.with_open(|open| Ok(outbox::item(&open.cache, item.id)?.unwrap_or(item)))
+    }
+
+    /// Sends pending changes in order. Stops quietly when offline; a conflict or refusal is
+    /// recorded on its item and the rest go on.
+    pub async fn replay(&self) -> CoreResult<ReplayReport> {
+        let mut report = ReplayReport {
+            accepted: 0,
+            conflicts: 0,
+            failed: 0,
+            still_pending: 0,
+        };
+        loop {
+            let next = self.with_open(|open| Ok((open.api.clone(), outbox::next_pending(&open.cache)?)))?;
+            let (api, Some((item, key))) = next else { break };
+            match outbox::send(&api, &item, &key).await {
+                Ok(Sent::Accepted) => {
+                    self.with_open(|open| {
+                        open.online = true;
+                        outbox::remove(&open.cache, item.id)
+                    })?;
+                    report.accepted += 1;
+                }
+                Ok(Sent::Conflict(server)) => {
+                    self.with_open(|open| {
+                        outbox::mark(&open.cache, item.id, OutboxState::Conflict, None, Some(&server))
+                    })?;
+                    report.conflicts += 1;
+                }
+                Ok(Sent::Refused(e @ CoreError::Api { status: 401, .. })) => {
+                    // The session ended: keep the change for after signing in again.
+                    return Err(e);
+                }
+                Ok(Sent::Refused(e)) => {
+                    let message = format!("{}: {}", e.code(), e);
+                    self.with_open(|open| {
+                        outbox::mark(&open.cache, item.id, OutboxState::Failed, Some(message), None)
+                    })?;
+                    report.failed += 1;
+                }
+                Err(e @ CoreError::Offline(_)) => {
+                    self.with_open(|open| {
+                        open.online = false;
+                        Ok(())
+                    })?;
+                    report.still_pending = self.with_open(|open| count(open, OutboxState::Pending))?;
+                    if report.accepted == 0 {
+                        return Err(e);
+                    }
+                    return Ok(report);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if report.accepted + report.conflicts > 0 {
+            // Bring the cache up to what the server now holds.
+            if let Err(e) = self.sync(|_| {}).await {
+                tracing::warn!(code = %e.code(), "sync after replay failed");
+            }
+        }
+        Ok(report)
+    }
+
+    pub fn outbox(&self) -> CoreResult<Vec<OutboxItem>> {
+        self.with_open(|open| outbox::items(&open.cache))
+    }
+
+    pub async fn resolve(&self, id: i64, resolution: Resolution) -> CoreResult<ReplayReport> {
+        self.with_open(|open| outbox::resolve(&open.cache, id, resolution))?;
+        match self.replay().await {
+            Err(CoreError::Offline(_)) => Ok(ReplayReport {
+                accepted: 0,
+                conflicts: 0,
+                failed: 0,
+                still_pending: 1,
+            }),
+            other => other,
+        }
+    }
+
+    // ----- views --------------------------------------------------------------------------
+
+    pub fn role_matrix(&self) -> RoleMatrix {
+        views::role_matrix()
+    }
+
+    /// The plant as the views show it: the cache with pending changes applied.
+    pub fn plant(&self) -> CoreResult<Plant> {
+        self.with_open(|open| plant_with_pending(open))
+    }
+
+    pub fn effective_matrix(&self, filter: &str) -> CoreResult<EffectiveMatrix> {
+        self.with_open(|open| {
+            let plant = plant_with_pending(open)?;
+            let pending = pending_users(open)?;
+            Ok(views::effective_matrix(&plant, filter, &pending))
+        })
+    }
+
+    pub fn explain(
+        &self,
+        principal: Principal,
+        action: Action,
+        resource: Resource,
+    ) -> CoreResult<DecisionBody> {
+        let plant = self.plant()?;
+        let decision = plant.decide(principal, action, resource);
+        Ok(DecisionBody::new(&plant, principal, action, resource, &decision))
+    }
+
+    pub fn who_can(&self, action: Action, resource: Resource) -> CoreResult<Vec<DecisionBody>> {
+        let plant = self.plant()?;
+        Ok(plant
+            .who_can(action, resource)
+            .into_iter()
+            .map(|(p, d)| DecisionBody::new(&plant, p, action, resource, &d))
+            .collect())
+    }
+
+    /// Who gains and who loses what if `change` is saved.
+    pub fn preview(&self, change: &Change) -> CoreResult<Vec<PreviewLine>> {
+        let plant = self.plant()?;
+        let deltas = plant.preview(change)?;
+        Ok(deltas
+            .into_iter()
+            .map(|d| {
+                let who = views::principal_name(&plant, d.principal);
+                let verb = if d.gained { "gains" } else { "loses" };
+                let on = match d.on {
+                    Some(steward_model::Target::Project(p)) => {
+                        format!(
+                            " on project {}",
+                            plant.project(p).map(|p| p.name.clone()).unwrap_or_default()
+                        )
+                    }
+                    Some(steward_model::Target::Asset(a)) => {
+                        format!(
+                            " on {}",
+                            plant.asset(a).map(|a| a.name.clone()).unwrap_or_default()
+                        )
+                    }
+                    None => String::new(),
+                };
+                PreviewLine {
+                    principal: who.clone(),
+                    gained: d.gained,
+                    text: format!("{who} {verb} {}{on}", d.action),
+                }
+            })
+            .collect())
+    }
+
+    pub fn people(&self) -> CoreResult<Vec<views::PersonRow>> {
+        Ok(views::people(&self.plant()?))
+    }
+
+    pub fn assets(&self) -> CoreResult<Vec<views::AssetView>> {
+        Ok(views::assets(&self.plant()?))
+    }
+
+    pub fn age(&self) -> CoreResult<DataAge> {
+        self.with_open(|open| age(open))
+    }
+}
+
+fn cache_user(console: &Console, user: &UserRow) -> CoreResult<()> {
+    console.with_open(|open| open.cache.set_meta("user_id", &user.id.to_string()))
+}
+
+fn count(open: &Open, state: OutboxState) -> CoreResult<u32> {
+    Ok(outbox::items(&open.cache)?
+        .iter()
+        .filter(|i| i.state == state)
+        .count()
+        .try_into()
+        .unwrap_or(u32::MAX))
+}
+
+fn age(open: &Open) -> CoreResult<DataAge> {
+    Ok(DataAge {
+        synced_at: open.cache.meta("synced_at")?.and_then(|v| v.parse().ok()),
+        online: open.online,
+        pending: count(open, OutboxState::Pending)?,
+        conflicts: count(open, OutboxState::Conflict)?,
+    })
+}
+
+fn plant_with_pending(open: &Open) -> CoreResult<Plant> {
+    let mut plant = open.cache.plant()?;
+    for item in outbox::items(&open.cache)? {
+        if item.state == OutboxState::Pending {
+            // A change that no longer applies (its target went away) shows as failed on replay.
+            let _ = plant.apply(&item.change);
+        }
+    }
+    Ok(plant)
+}
+
+fn pending_users(open: &Open) -> CoreResult<Vec<UserId>> {
+    Ok(outbox::items(&open.cache)?
+        .into_iter()
+        .filter(|i| i.state != OutboxState::Failed)
+        .filter_map(|i| match i.change {
+            Change::SetOrgRole { user, .. }
+            | Change::SetUserActive { user, .. }
+            | Change::SetGroupMember { user, .. } => Some(user),
+            _ => None,
+        })
+        .collect())
+}

@@ -1,0 +1,18 @@
+//! Steward Console's logic, without Tauri: profiles, the platform client, the encrypted
+//! per-profile cache, sync from the change feed, the offline outbox, and every view's data.
+//! Testable headless against a real stewardd; the desktop app only adapts it.
+
+pub mod api;
+pub mod cache;
+pub mod console;
+pub mod error;
+pub mod outbox;
+pub mod profiles;
+pub mod secrets;
+pub mod vault;
+pub mod views;
+
+pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncReport};
+pub use error::{CoreError, CoreResult, IpcError};
+pub use outbox::{OutboxItem, OutboxState, Resolution};
+pub use profiles::Profile;

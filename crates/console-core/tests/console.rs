@@ -1,0 +1,329 @@
+//! console-core against a real stewardd on 127.0.0.1: sign in and sync, open offline from the
+//! encrypted cache, queue while the platform is down, replay idempotently, surface conflicts,
+//! forget the profile.
+
+// Tests: a failed step is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use steward_console_core::secrets::{MemoryStore, SecretStore};
+use steward_console_core::{Console, CoreError, OutboxState, Resolution};
+use steward_model::{Change, OrgRole, Permission, UserId};
+use steward_platform::clock::SystemClock;
+use steward_platform::{Limits, SharedState};
+use tokio::task::JoinHandle;
+
+struct Platform {
+    state: SharedState,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    demo: Value,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(state: SharedState, addr: SocketAddr) -> JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let app = steward_platform::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+async fn platform() -> Platform {
+    let dir = tempfile::tempdir().unwrap();
+    let state = steward_platform::serve::open(dir.path(), Arc::new(SystemClock), Limits::default()).unwrap();
+    let demo = steward_platform::demo::seed_if_empty(&state).unwrap().unwrap();
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let task = serve(state.clone(), addr).await;
+    Platform {
+        state,
+        addr,
+        task,
+        demo,
+        _dir: dir,
+    }
+}
+
+impl Platform {
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn login(&self, name: &str) -> (String, String) {
+        let u = self.demo["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap();
+        (
+            u["email"].as_str().unwrap().to_owned(),
+            u["password"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn stop(&self) {
+        self.task.abort();
+    }
+
+    async fn restart(&mut self) {
+        // The aborted server's socket closes when its task is dropped; retry briefly.
+        for _ in 0..50 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
+                drop(listener);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.task = serve(self.state.clone(), self.addr).await;
+    }
+}
+
+const TECH: u32 = 6;
+
+fn console(dir: &Path, secrets: Arc<MemoryStore>) -> Console {
+    Console::new(dir, secrets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_syncs_the_org_into_the_cache_and_the_matrix_matches_scenario_1() {
+    let p = platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let c = console(dir.path(), secrets.clone());
+    let (email, password) = p.login("Marco Manager");
+    let session = c.sign_in(&p.url(), &email, &password, None).await.unwrap();
+    assert!(session.online);
+    assert_eq!(session.profile.org_name, "North Plant");
+    assert!(session.age.synced_at.is_some());
+    // The token is in the secret store, not in the cache.
+    let token = secrets
+        .get(&session.profile.id, "session-token")
+        .unwrap()
+        .unwrap();
+    assert!(token.starts_with("sts_"));
+
+    let matrix = c.effective_matrix("").unwrap();
+    assert_eq!(matrix.rows.len(), 15);
+    let column = matrix
+        .permissions
+        .iter()
+        .position(|p| p.name == "tasks.manage")
+        .unwrap();
+    for row in &matrix.rows {
+        let role = OrgRole::parse(&row.role).unwrap();
+        assert_eq!(
+            row.cells[column],
+            role.permissions().contains(Permission::TasksManage),
+            "{}",
+            row.name
+        );
+    }
+    let techs = c.effective_matrix("operator").unwrap();
+    assert_eq!(techs.rows.len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_open_queue_and_replay_when_the_platform_returns() {
+    let mut p = platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let (email, password) = p.login("Marco Manager");
+    let profile = {
+        let c = console(dir.path(), secrets.clone());
+        c.sign_in(&p.url(), &email, &password, None)
+            .await
+            .unwrap()
+            .profile
+    };
+
+    // The platform goes away; a new console process opens from the cache.
+    p.stop();
+    let c = console(dir.path(), secrets.clone());
+    assert!(matches!(
+        c.open_offline(&profile.id, "not the password"),
+        Err(CoreError::WrongPassword)
+    ));
+    let session = c.open_offline(&profile.id, &password).unwrap();
+    assert!(!session.online);
+    assert!(session.age.synced_at.is_some());
+    assert_eq!(c.effective_matrix("").unwrap().rows.len(), 15);
+
+    // A role change made offline waits in the outbox, shown as pending.
+    let change = Change::SetOrgRole {
+        user: UserId(TECH),
+        role: OrgRole::Member,
+    };
+    let preview = c.preview(&change).unwrap();
+    assert!(
+        preview
+            .iter()
+            .any(|l| l.gained && l.text.contains("agents.manage")),
+        "{preview:?}"
+    );
+    let item = c.submit(change).await.unwrap();
+    assert_eq!(item.state, OutboxState::Pending);
+    assert_eq!(item.base_version, Some(1));
+    let row = c
+        .effective_matrix("")
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(|r| r.user == TECH)
+        .unwrap();
+    assert!(row.pending);
+    assert_eq!(row.role, "member");
+    assert_eq!(c.age().unwrap().pending, 1);
+
+    // The platform comes back: the change lands once.
+    p.restart().await;
+    let report = c.replay().await.unwrap();
+    assert_eq!(report.accepted, 1, "{report:?}");
+    assert!(c.outbox().unwrap().is_empty());
+    assert_eq!(
+        p.state.store.user(i64::from(TECH)).unwrap().unwrap().role,
+        OrgRole::Member
+    );
+    let row = c
+        .effective_matrix("")
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(|r| r.user == TECH)
+        .unwrap();
+    assert!(!row.pending);
+    assert_eq!(row.role, "member");
+    assert!(c.session().unwrap().online);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_server_moved_past_is_a_conflict_showing_both_sides() {
+    let mut p = platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let (email, password) = p.login("Marco Manager");
+    let c = console(dir.path(), secrets.clone());
+    c.sign_in(&p.url(), &email, &password, None).await.unwrap();
+    p.stop();
+    c.submit(Change::SetOrgRole {
+        user: UserId(TECH),
+        role: OrgRole::Member,
+    })
+    .await
+    .unwrap();
+
+    // Meanwhile someone else deactivates the technician on the server.
+    use steward_platform::store::{Actor, IdentityStore, WriteCtx};
+    let ctx = WriteCtx {
+        org: 1,
+        actor: Actor::User(1),
+        source: "test".into(),
+        now: 1,
+        idempotency: None,
+        status: 200,
+    };
+    p.state
+        .store
+        .update_user(&ctx, i64::from(TECH), None, Some(false), None)
+        .unwrap();
+    p.state.reload(1).unwrap();
+
+    p.restart().await;
+    let report = c.replay().await.unwrap();
+    assert_eq!(report.conflicts, 1, "{report:?}");
+    let items = c.outbox().unwrap();
+    assert_eq!(items[0].state, OutboxState::Conflict);
+    let server = items[0].server.as_ref().unwrap();
+    assert_eq!(server["active"], false, "the server's side is shown: {server}");
+    // Nothing was overwritten.
+    assert_eq!(
+        p.state.store.user(i64::from(TECH)).unwrap().unwrap().role,
+        OrgRole::Operator
+    );
+
+    // Keeping mine re-bases it on the server's version and lands it.
+    let report = c.resolve(items[0].id, Resolution::KeepMine).await.unwrap();
+    assert_eq!(report.accepted, 1, "{report:?}");
+    let user = p.state.store.user(i64::from(TECH)).unwrap().unwrap();
+    assert_eq!((user.role, user.active), (OrgRole::Member, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_the_same_change_twice_applies_it_once() {
+    let p = platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let (email, password) = p.login("Marco Manager");
+    let c = console(dir.path(), secrets.clone());
+    c.sign_in(&p.url(), &email, &password, None).await.unwrap();
+    let all = steward_platform::store::AuditQuery {
+        limit: 500,
+        ..Default::default()
+    };
+    let before = p.state.store.audit_page(1, &all).unwrap().len();
+    // Send the same outbox entry twice, as after a response lost on the way back.
+    let token = secrets
+        .get(&c.session().unwrap().profile.id, "session-token")
+        .unwrap()
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = http
+            .patch(format!("{}/api/v1/users/{TECH}", p.url()))
+            .bearer_auth(&token)
+            .header("idempotency-key", "same-key-1")
+            .header("if-match", "\"1\"")
+            .json(&serde_json::json!({"role": "member"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let after = p.state.store.audit_page(1, &all).unwrap().len();
+    assert_eq!(after, before + 1, "one change, one audit record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_is_unreadable_without_the_password_and_forget_removes_everything() {
+    let p = platform().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let (email, password) = p.login("Marco Manager");
+    let c = console(dir.path(), secrets.clone());
+    let profile = c
+        .sign_in(&p.url(), &email, &password, None)
+        .await
+        .unwrap()
+        .profile;
+    let cache = dir.path().join("profiles").join(&profile.id).join("cache.sqlite");
+    // Encrypted at rest: no plain SQLite header, no names.
+    c.lock_now().unwrap();
+    let bytes = std::fs::read(&cache).unwrap();
+    assert!(!bytes.starts_with(b"SQLite format 3"));
+    assert!(!bytes.windows(13).any(|w| w == b"Marco Manager"));
+    let plain = rusqlite::Connection::open(&cache).unwrap();
+    assert!(
+        plain
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .is_err()
+    );
+    // Locked: views refuse until the password is given again.
+    assert!(matches!(c.effective_matrix(""), Err(CoreError::Locked)));
+    c.open_offline(&profile.id, &password).unwrap();
+
+    c.forget(&profile.id).await.unwrap();
+    assert!(!dir.path().join("profiles").join(&profile.id).exists());
+    assert!(secrets.get(&profile.id, "session-token").unwrap().is_none());
+    assert!(c.profiles().unwrap().is_empty());
+}
