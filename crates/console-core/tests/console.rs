@@ -224,7 +224,7 @@ async fn a_change_the_server_moved_past_is_a_conflict_showing_both_sides() {
     .unwrap();
 
     // Meanwhile someone else deactivates the technician on the server.
-    use steward_platform::store::{Actor, IdentityStore, WriteCtx};
+    use steward_platform::store::{Actor, WriteCtx};
     let ctx = WriteCtx {
         org: 1,
         actor: Actor::User(1),
