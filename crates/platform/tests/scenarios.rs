@@ -301,3 +301,47 @@ async fn scenario_4_workforce_names_the_missing_agent_until_it_is_granted() {
     assert_eq!(status, 201, "{task}");
     assert_eq!(task["asset_id"], workforce);
 }
+
+#[tokio::test]
+async fn sign_in_attempts_are_in_the_audit_trail_with_their_outcome() {
+    let s = start().await;
+    let (email, _) = s.login_of(TECH);
+    let r = s
+        .http
+        .post(s.url("/session"))
+        .json(&json!({"email": email, "password": "wrong password!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    s.sign_in(TECH).await;
+    let manager = s.sign_in(MANAGER).await;
+    let (_, audit) = s
+        .json(
+            Method::GET,
+            "/audit?action=session.sign_in&limit=50",
+            &manager,
+            None,
+        )
+        .await;
+    let for_tech: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["after"]["email"] == email)
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["after"]["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // Newest first.
+    assert_eq!(
+        for_tech,
+        vec![
+            ("ok".to_owned(), "signed_in".to_owned()),
+            ("denied".to_owned(), "wrong_password".to_owned())
+        ]
+    );
+}

@@ -32,13 +32,34 @@ pub async fn sign_in(
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
     let now = state.clock.now_ms();
+    let source = connect.map_or_else(|| "unknown".to_owned(), |c| c.0.0.ip().to_string());
     let Some(mut creds) = state.store.credentials_by_email(body.email.trim())? else {
         // Spend the same time as a real check so timing does not reveal who exists.
         let _ = tokio::task::spawn_blocking(|| secrets::hash_password("timing equaliser")).await;
         return Err(invalid());
     };
     let user = creds.user.clone();
+    // Every sign-in attempt on a known account is in the audit trail, with its outcome.
+    let audit = |outcome: &str, why: &str| -> ApiResult<()> {
+        let ctx = WriteCtx {
+            org: user.org_id,
+            actor: Actor::User(user.id),
+            source: source.clone(),
+            now,
+            idempotency: None,
+            status: 0,
+        };
+        let detail = serde_json::json!({ "email": user.email, "result": why });
+        state.store.audit_event(
+            &ctx,
+            "session.sign_in",
+            &format!("user:{}", user.id),
+            outcome,
+            detail,
+        )
+    };
     if creds.locked_until > now {
+        audit("denied", "locked")?;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -63,9 +84,11 @@ pub async fn sign_in(
     };
     if !ok {
         fail(&state)?;
+        audit("denied", "wrong_password")?;
         return Err(invalid());
     }
     if !user.active {
+        audit("denied", "user_deactivated")?;
         return Err(ApiError::unauthorized(
             "user_deactivated",
             "this account is deactivated",
@@ -84,6 +107,14 @@ pub async fn sign_in(
             };
             if !fresh {
                 fail(&state)?;
+                audit(
+                    "denied",
+                    if step.is_some() {
+                        "totp_reused"
+                    } else {
+                        "invalid_totp"
+                    },
+                )?;
                 let code = if step.is_some() {
                     "totp_reused"
                 } else {
@@ -96,6 +127,7 @@ pub async fn sign_in(
             }
         }
         _ if settings.require_totp => {
+            audit("denied", "totp_not_enrolled")?;
             return Err(ApiError::forbidden(
                 "this organization requires two-step verification; enrol an authenticator first",
             ));
@@ -103,12 +135,12 @@ pub async fn sign_in(
         _ => {}
     }
     state.store.login_succeeded(user.id)?;
+    audit("ok", "signed_in")?;
     let token = secrets::new_session_token()?;
     let expires_at = now + state.limits.session_absolute_ms;
     state
         .store
         .create_session(user.id, &state.tokens.hash(&token), now, expires_at)?;
-    let source = connect.map_or_else(|| "unknown".to_owned(), |c| c.0.0.ip().to_string());
     tracing::info!(user = user.id, %source, "signed in");
     Ok((
         StatusCode::CREATED,
