@@ -49,6 +49,24 @@ impl ApiError {
         }
     }
 
+    /// The same error with another machine code.
+    pub fn with_code(self, new_code: &'static str) -> ApiError {
+        match self {
+            ApiError::Client {
+                status,
+                message,
+                details,
+                ..
+            } => ApiError::Client {
+                status,
+                code: new_code,
+                message,
+                details,
+            },
+            other => other,
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }

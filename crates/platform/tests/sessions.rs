@@ -463,7 +463,7 @@ async fn wrong_totp_codes_count_towards_the_lockout() {
 }
 
 #[tokio::test]
-async fn require_totp_blocks_sign_in_without_a_second_factor() {
+async fn require_totp_lets_a_user_without_a_second_factor_do_nothing_but_enrol_one() {
     let s = start().await;
     // Carmen enrols before the rule is switched on.
     let carmen = s.sign_in(CARMEN).await;
@@ -489,12 +489,31 @@ async fn require_totp_blocks_sign_in_without_a_second_factor() {
     let (_, settings) = s.json(Method::GET, "/settings", &owner, None).await;
     assert_eq!(settings["require_totp"], true);
 
-    // Tomás has no authenticator: no session for him, with or without a code.
-    let (status, err) = sign_in_with(&s, TECH, None, None).await;
-    assert_eq!(status, 403, "{err}");
-    assert_eq!(err["code"], "forbidden");
-    let (status, _) = sign_in_with(&s, TECH, None, Some("123456")).await;
+    // Tomás has no authenticator: he gets a session that can only enrol one.
+    let (status, signed) = sign_in_with(&s, TECH, None, None).await;
+    assert_eq!(status, 201, "{signed}");
+    assert_eq!(signed["must_enrol_totp"], true);
+    let tomas = signed["token"].as_str().unwrap().to_owned();
+    let (status, err) = s.json(Method::GET, "/tasks", &tomas, None).await;
     assert_eq!(status, 403);
+    assert_eq!(err["code"], "totp_enrolment_required");
+    let (status, _) = s.json(Method::GET, "/session", &tomas, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = s.json(Method::POST, "/session/totp", &tomas, None).await;
+    assert_eq!(status, 200);
+    let tomas_secret = stored_secret(&s, TECH);
+    let (status, _) = s
+        .json(
+            Method::POST,
+            "/session/totp/confirm",
+            &tomas,
+            Some(json!({"code": code_now(&s, &tomas_secret)})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Enrolled: the same session now reaches what his role allows.
+    let (status, _) = s.json(Method::GET, "/tasks", &tomas, None).await;
+    assert_eq!(status, 200);
     // A wrong password is still just a wrong password (no hint that the account exists).
     let (status, err) = sign_in_with(&s, TECH, Some("not the password at all"), None).await;
     assert_eq!(status, 401);
@@ -508,15 +527,11 @@ async fn require_totp_blocks_sign_in_without_a_second_factor() {
     let (status, signed) = sign_in_with(&s, CARMEN, None, Some(&code_now(&s, &secret))).await;
     assert_eq!(status, 201, "{signed}");
 
-    // Switching the rule off lets Tomás in again.
-    put_settings(
-        &s,
-        &owner,
-        json!({ "idle_timeout_minutes": 30, "require_totp": false }),
-    )
-    .await;
-    let (status, _) = sign_in_with(&s, TECH, None, None).await;
-    assert_eq!(status, 201);
+    // From now on Tomás needs his code like everyone else.
+    s.clock.advance_ms(30_000);
+    let (status, err) = sign_in_with(&s, TECH, None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(err["code"], "totp_required");
 }
 
 // ----- throttling ---------------------------------------------------------------------------

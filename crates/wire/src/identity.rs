@@ -63,6 +63,10 @@ pub struct SignedIn {
     pub token: String,
     pub expires_at: i64,
     pub user: UserRow,
+    /// The org requires TOTP and this user has none yet: the session can only enrol one
+    /// (`POST /session/totp`, then `/session/totp/confirm`).
+    #[serde(default)]
+    pub must_enrol_totp: bool,
 }
 
 #[derive(Serialize, Debug, Clone, Deserialize)]

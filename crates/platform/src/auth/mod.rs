@@ -21,6 +21,8 @@ pub struct Caller {
     pub session: Option<i64>,
     pub plant: Arc<Plant>,
     pub source: String,
+    /// A session opened only to enrol TOTP.
+    pub enrol_only: bool,
 }
 
 impl Caller {
@@ -103,6 +105,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, source: String) -> Ap
             session: None,
             plant: state.plant(key.org_id)?,
             source,
+            enrol_only: false,
         });
     }
     if !token.starts_with("sts_") {
@@ -135,5 +138,6 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, source: String) -> Ap
         session: Some(session.id),
         plant: state.plant(session.org_id)?,
         source,
+        enrol_only: session.enrol_only,
     })
 }

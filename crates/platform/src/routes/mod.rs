@@ -486,6 +486,19 @@ async fn check(state: &SharedState, need: Need, req: Request) -> Result<Request,
     let source = source(&req);
     let (mut parts, body) = req.into_parts();
     let caller = auth::authenticate(state, &parts.headers, source).map_err(IntoResponse::into_response)?;
+    // A session opened only to enrol TOTP reaches nothing but its own session and enrolment.
+    const ENROLMENT: [&str; 3] = [
+        "/api/v1/session",
+        "/api/v1/session/totp",
+        "/api/v1/session/totp/confirm",
+    ];
+    if caller.enrol_only && !ENROLMENT.contains(&parts.uri.path()) {
+        return Err(
+            ApiError::forbidden("this organization requires two-step verification: enrol it first")
+                .with_code("totp_enrolment_required")
+                .into_response(),
+        );
+    }
     let resource = match need {
         Need::Project(_) => RawPathParams::from_request_parts(&mut parts, state)
             .await

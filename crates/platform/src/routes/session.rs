@@ -95,6 +95,7 @@ pub async fn sign_in(
         ));
     }
     let settings = state.store.org_settings(user.org_id)?;
+    let mut enrol_only = false;
     match (&creds.totp_secret, creds.user.totp_enabled) {
         (Some(secret), true) => {
             let code = body.totp.as_deref().ok_or_else(|| {
@@ -126,21 +127,24 @@ pub async fn sign_in(
                 ));
             }
         }
-        _ if settings.require_totp => {
-            audit("denied", "totp_not_enrolled")?;
-            return Err(ApiError::forbidden(
-                "this organization requires two-step verification; enrol an authenticator first",
-            ));
-        }
+        // The org requires a second factor this user lacks: a session that can only enrol one.
+        _ if settings.require_totp => enrol_only = true,
         _ => {}
     }
     state.store.login_succeeded(user.id)?;
-    audit("ok", "signed_in")?;
+    audit(
+        "ok",
+        if enrol_only {
+            "signed_in_to_enrol_totp"
+        } else {
+            "signed_in"
+        },
+    )?;
     let token = secrets::new_session_token()?;
     let expires_at = now + state.limits.session_absolute_ms;
     state
         .store
-        .create_session(user.id, &state.tokens.hash(&token), now, expires_at)?;
+        .create_session(user.id, &state.tokens.hash(&token), now, expires_at, enrol_only)?;
     tracing::info!(user = user.id, %source, "signed in");
     Ok((
         StatusCode::CREATED,
@@ -148,6 +152,7 @@ pub async fn sign_in(
             token,
             expires_at,
             user,
+            must_enrol_totp: enrol_only,
         }),
     ))
 }
@@ -225,6 +230,9 @@ pub async fn totp_confirm(
         return Err(ApiError::bad_request("totp_reused", "that code was used already"));
     }
     state.store.set_totp_secret(id, Some(&secret), true)?;
+    if let Some(session) = caller.session {
+        state.store.complete_enrolment(session)?;
+    }
     let ctx = WriteCtx {
         org: caller.org,
         actor: Actor::User(id),

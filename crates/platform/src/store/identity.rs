@@ -29,6 +29,8 @@ pub struct SessionRow {
     pub expires_at: i64,
     pub ended_at: Option<i64>,
     pub user_active: bool,
+    /// Opened only to enrol TOTP: everything else is refused until enrolment completes.
+    pub enrol_only: bool,
 }
 
 pub trait IdentityStore: Send + Sync {
@@ -86,7 +88,16 @@ pub trait IdentityStore: Send + Sync {
     /// Marks a TOTP time step used; false when it (or a later one) was used already.
     fn use_totp_step(&self, user: i64, step: i64) -> ApiResult<bool>;
 
-    fn create_session(&self, user: i64, token_hash: &str, now: i64, expires_at: i64) -> ApiResult<i64>;
+    fn create_session(
+        &self,
+        user: i64,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+        enrol_only: bool,
+    ) -> ApiResult<i64>;
+    /// Lifts a session's enrolment-only restriction once TOTP is enrolled.
+    fn complete_enrolment(&self, session: i64) -> ApiResult<()>;
     fn session_by_token(&self, token_hash: &str) -> ApiResult<Option<SessionRow>>;
     fn touch_session(&self, id: i64, now: i64) -> ApiResult<()>;
     fn end_session(&self, id: i64, now: i64) -> ApiResult<()>;
@@ -498,19 +509,34 @@ impl IdentityStore for SqliteStore {
         Ok(changed == 1)
     }
 
-    fn create_session(&self, user: i64, token_hash: &str, now: i64, expires_at: i64) -> ApiResult<i64> {
+    fn create_session(
+        &self,
+        user: i64,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+        enrol_only: bool,
+    ) -> ApiResult<i64> {
         let conn = self.writer()?;
         conn.execute(
-            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?3, ?4)",
-            params![user, token_hash, now, expires_at],
+            "INSERT INTO sessions (user_id, token_hash, created_at, last_seen_at, expires_at, enrol_only)
+             VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+            params![user, token_hash, now, expires_at, enrol_only],
         )?;
         Ok(conn.last_insert_rowid())
+    }
+
+    fn complete_enrolment(&self, session: i64) -> ApiResult<()> {
+        self.writer()?
+            .execute("UPDATE sessions SET enrol_only = 0 WHERE id = ?1", [session])?;
+        Ok(())
     }
 
     fn session_by_token(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT s.id, s.user_id, u.org_id, s.created_at, s.last_seen_at, s.expires_at, s.ended_at, u.active
+                "SELECT s.id, s.user_id, u.org_id, s.created_at, s.last_seen_at, s.expires_at, s.ended_at, u.active,
+                        s.enrol_only
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
                 [token_hash],
                 |r| {
@@ -523,6 +549,7 @@ impl IdentityStore for SqliteStore {
                         expires_at: r.get(5)?,
                         ended_at: r.get(6)?,
                         user_active: r.get(7)?,
+                        enrol_only: r.get(8)?,
                     })
                 },
             )

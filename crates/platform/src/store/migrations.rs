@@ -176,6 +176,10 @@ pub const STEPS: &[&str] = &[
         PRIMARY KEY (principal, key)
     );
     "#,
+    // 2: a session opened only to enrol a second factor (the org requires one).
+    r#"
+    ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
