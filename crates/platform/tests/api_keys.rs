@@ -596,3 +596,66 @@ async fn keys_of_another_org_do_not_exist_for_its_admins() {
     );
     assert_eq!(s.json(Method::GET, "/api-keys/abc", &south, None).await.0, 400);
 }
+
+/// Requests racing a revoke: each one either finished before the revoke was acknowledged or
+/// fails; none that starts after the acknowledgement gets through, and none gets a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_racing_a_revoke_never_get_through_after_it() {
+    use std::sync::Arc;
+    use std::time::Instant;
+    let s = Arc::new(start().await);
+    let manager = s.sign_in(MANAGER).await;
+    let key = create_key(
+        &s,
+        &manager,
+        json!({"name": "Racing", "permissions": ["events.view"]}),
+    )
+    .await;
+    let (id, secret) = (
+        key["id"].as_i64().unwrap(),
+        key["secret"].as_str().unwrap().to_owned(),
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (s, secret, stop) = (Arc::clone(&s), secret.clone(), Arc::clone(&stop));
+        workers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let started = Instant::now();
+                let status = s
+                    .call(Method::GET, "/events", &secret, None)
+                    .await
+                    .status()
+                    .as_u16();
+                seen.push((started, status));
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let (status, _) = s
+        .json(Method::DELETE, &format!("/api-keys/{id}"), &manager, None)
+        .await;
+    assert_eq!(status, 200);
+    let acknowledged = Instant::now();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut before = 0;
+    let mut after = 0;
+    for w in workers {
+        for (started, status) in w.await.unwrap() {
+            assert!(status == 200 || status == 401, "unexpected status {status}");
+            if started > acknowledged {
+                assert_eq!(status, 401, "a request started after the revoke got through");
+                after += 1;
+            } else if status == 200 {
+                before += 1;
+            }
+        }
+    }
+    assert!(
+        before > 0 && after > 0,
+        "the race needs requests on both sides ({before} before, {after} after)"
+    );
+}
