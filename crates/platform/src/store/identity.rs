@@ -230,10 +230,9 @@ impl IdentityStore for SqliteStore {
 
     fn org_name(&self, org: i64) -> ApiResult<Option<String>> {
         self.read(|c| {
-            Ok(
-                c.query_row("SELECT name FROM orgs WHERE id = ?1", [org], |r| r.get(0))
-                    .optional()?,
-            )
+            Ok(c.prepare_cached("SELECT name FROM orgs WHERE id = ?1")?
+                .query_row([org], |r| r.get(0))
+                .optional()?)
         })
     }
 
@@ -464,8 +463,8 @@ impl IdentityStore for SqliteStore {
 
     fn invite_by_token(&self, token_hash: &str) -> ApiResult<Option<InviteRow>> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT id, org_id, email, role, created_at, expires_at, used_at FROM invites WHERE token_hash = ?1",
+            Ok(c.prepare_cached(
+                "SELECT id, org_id, email, role, created_at, expires_at, used_at FROM invites WHERE token_hash = ?1")?.query_row(
                 [token_hash],
                 invite_from,
             )

@@ -135,11 +135,10 @@ impl KeyStore for SqliteStore {
 
     fn key_for_auth(&self, prefix: &str) -> ApiResult<Option<(KeyRow, String)>> {
         self.read(|c| {
-            Ok(c.query_row(
-                &format!("SELECT {COLUMNS}, secret_hash FROM api_keys WHERE prefix = ?1"),
-                [prefix],
-                |r| Ok((from_row(r)?, r.get::<_, String>(12)?)),
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, secret_hash FROM api_keys WHERE prefix = ?1"
+            ))?
+            .query_row([prefix], |r| Ok((from_row(r)?, r.get::<_, String>(12)?)))
             .optional()?)
         })
     }
