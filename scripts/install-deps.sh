@@ -5,6 +5,11 @@ set -euo pipefail
 
 # Debian packages the project needs. C toolchain and pkg-config for -sys crates.
 APT_PACKAGES=(build-essential pkg-config ca-certificates libssl-dev libdbus-1-dev)
+# The console (Tauri 2 on WebKitGTK): its build libraries, and what running it headless needs:
+# an X server, a Secret Service keyring on a D-Bus session, WebKit's WebDriver, and the tools
+# tests/e2e/screenshots.sh drives and photographs the window with.
+APT_PACKAGES+=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
+  webkit2gtk-driver xvfb xauth gnome-keyring dbus-x11 imagemagick xdotool)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -28,3 +33,26 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# The console's UI: Node.js and npm come with the machine (Vite 8 needs Node >= 20.19); Debian's
+# own packages are the fallback. `npm ci` runs when ui/node_modules is missing or
+# ui/package-lock.json changed since the last install.
+if ! command -v npm >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing nodejs npm" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "install-deps: Node.js $(node --version) is too old for the UI's tools (need >= 20.19)" >&2
+  exit 1
+fi
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+lock_sum="$(sha256sum "$ROOT/ui/package-lock.json" | cut -d' ' -f1)"
+stamp="$ROOT/ui/node_modules/.steward-package-lock.sha256"
+if [ ! -d "$ROOT/ui/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "install-deps: npm ci in ui/" >&2
+  npm --prefix "$ROOT/ui" ci --no-audit --no-fund
+  echo "$lock_sum" >"$stamp"
+fi

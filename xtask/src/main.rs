@@ -465,7 +465,35 @@ impl JsonParser<'_> {
 
 fn test() -> Result<(), String> {
     install_deps()?;
-    run("cargo", &["test", "--workspace", "--locked"])
+    // The console embeds the built UI, so the workspace's tests need it (this also type-checks it).
+    run("npm", &["--prefix", "ui", "run", "build"])?;
+    run("cargo", &["test", "--workspace", "--locked"])?;
+    // The Rust tests just regenerated the TypeScript types crossing IPC (ts-rs): the committed
+    // ones must be the same.
+    bindings_are_committed()?;
+    run("npm", &["--prefix", "ui", "run", "typecheck"])?;
+    run("npm", &["--prefix", "ui", "test"])
+}
+
+/// Fails when `ui/src/bindings` differs from what is committed (changed or new files).
+fn bindings_are_committed() -> Result<(), String> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--", "ui/src/bindings"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not start git: {e}"))?;
+    if !output.status.success() {
+        eprintln!("not a git checkout: skipping the check that ui/src/bindings is committed");
+        return Ok(());
+    }
+    let changed = String::from_utf8_lossy(&output.stdout);
+    if changed.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ui/src/bindings is stale: `cargo test -p steward-console-core` regenerated these TypeScript types; commit them:\n{changed}"
+        ))
+    }
 }
 
 fn docs() -> Result<(), String> {

@@ -40,6 +40,7 @@ struct Open {
 #[ts(export)]
 pub struct SessionInfo {
     pub profile: Profile,
+    #[ts(type = "number | null")]
     pub user_id: Option<i64>,
     pub online: bool,
     pub age: DataAge,
@@ -49,6 +50,7 @@ pub struct SessionInfo {
 #[ts(export)]
 pub struct SyncReport {
     pub applied: u32,
+    #[ts(type = "number")]
     pub cursor: i64,
 }
 

@@ -28,15 +28,18 @@ pub enum OutboxState {
 #[derive(Clone, Debug, Serialize, TS)]
 #[ts(export)]
 pub struct OutboxItem {
+    #[ts(type = "number")]
     pub id: i64,
     #[ts(type = "unknown")]
     pub change: Change,
+    #[ts(type = "number | null")]
     pub base_version: Option<i64>,
     pub state: OutboxState,
     pub error: Option<String>,
     /// On a conflict, the server's current record.
     #[ts(type = "unknown")]
     pub server: Option<Value>,
+    #[ts(type = "number")]
     pub created_at: i64,
 }
 

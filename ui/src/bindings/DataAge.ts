@@ -4,7 +4,7 @@ export type DataAge = {
 /**
  * When the cache last heard from the platform (ms since the epoch), if ever.
  */
-synced_at: bigint | null, 
+synced_at: number | null, 
 /**
  * Whether the last attempt to reach the platform succeeded.
  */

@@ -2,4 +2,4 @@
 import type { DataAge } from "./DataAge";
 import type { Profile } from "./Profile";
 
-export type SessionInfo = { profile: Profile, user_id: bigint | null, online: boolean, age: DataAge, };
+export type SessionInfo = { profile: Profile, user_id: number | null, online: boolean, age: DataAge, };

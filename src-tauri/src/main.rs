@@ -1,0 +1,62 @@
+//! Steward Console, the desktop app. It only adapts `steward-console-core` to Tauri: commands
+//! that call the `Console` and return `Result<T, IpcError>`, and a sync-progress event.
+
+// No console window behind the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+use tauri::Manager;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("steward-console: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> tauri::Result<()> {
+    tauri::Builder::default()
+        // First, so a second launch only focuses the running window.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+        .setup(|app| {
+            let state = commands::AppState::new(app.handle())?;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::welcome,
+            commands::sign_in,
+            commands::open_offline,
+            commands::session,
+            commands::sync,
+            commands::lock,
+            commands::forget,
+            commands::role_matrix,
+            commands::effective_matrix,
+            commands::people,
+            commands::assets,
+            commands::projects,
+            commands::actions,
+            commands::explain,
+            commands::who_can,
+            commands::preview_role,
+            commands::submit_role,
+            commands::outbox,
+            commands::replay,
+            commands::resolve,
+        ])
+        .run(tauri::generate_context!("../tauri.conf.json"))
+}

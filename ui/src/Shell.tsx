@@ -1,0 +1,241 @@
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { listen } from "@tauri-apps/api/event";
+import type { SessionInfo } from "./bindings/SessionInfo";
+import { api, describeError, IpcError, isSessionEnded, toIpcError } from "./ipc";
+import { formatDataAge, formatQueue, isStale } from "./format";
+import { RoleMatrixView } from "./views/RoleMatrixView";
+import { EffectiveMatrixView } from "./views/EffectiveMatrixView";
+import { PeopleView } from "./views/PeopleView";
+import { ExplainerView } from "./views/ExplainerView";
+import { OutboxView } from "./views/OutboxView";
+import { ConfirmDialog } from "./views/Dialog";
+import { BrandMark } from "./views/BrandMark";
+
+const TABS = [
+  { id: "roles", label: "Role matrix" },
+  { id: "effective", label: "Effective access" },
+  { id: "people", label: "People" },
+  { id: "explain", label: "Why / why not" },
+  { id: "changes", label: "Changes" },
+] as const;
+
+type TabId = (typeof TABS)[number]["id"];
+
+/** How often the console pulls the change feed (and sends queued changes) on its own. */
+const SYNC_EVERY_MS = 2 * 60 * 1000;
+
+interface Props {
+  session: SessionInfo;
+  onLock: () => void;
+  onForget: () => Promise<void>;
+  onSignInAgain: (reason: IpcError | null) => void;
+}
+
+export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Props) {
+  const queryClient = useQueryClient();
+  const [tab, setTab] = useState<TabId>("roles");
+  const [now, setNow] = useState(() => new Date());
+  const [progress, setProgress] = useState<number | null>(null);
+  const [syncError, setSyncError] = useState<IpcError | null>(null);
+  const [confirmForget, setConfirmForget] = useState(false);
+  const tabRefs = useRef<Array<HTMLButtonElement | null>>([]);
+
+  const sessionQuery = useQuery({
+    queryKey: ["session"],
+    queryFn: api.session,
+    initialData: initial,
+    refetchInterval: 30_000,
+  });
+  const session = sessionQuery.data;
+
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(new Date()), 30_000);
+    return () => window.clearInterval(t);
+  }, []);
+
+  useEffect(() => {
+    const unlisten = listen<number>("sync-progress", (e) => setProgress(e.payload));
+    return () => {
+      void unlisten.then((f) => f());
+    };
+  }, []);
+
+  const sync = useMutation({
+    mutationFn: async () => {
+      setProgress(null);
+      const before = await api.session();
+      if (before.age.pending > 0) {
+        try {
+          await api.replay();
+        } catch (raw) {
+          const e = toIpcError(raw);
+          if (!e.is("offline")) throw e;
+        }
+      }
+      return api.sync();
+    },
+    onSuccess: () => setSyncError(null),
+    onError: (raw) => setSyncError(toIpcError(raw)),
+    onSettled: () => {
+      setProgress(null);
+      void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
+    },
+  });
+  const runSync = sync.mutate;
+
+  useEffect(() => {
+    // A profile opened offline tries the platform at once, then every few minutes.
+    if (!initial.online) runSync();
+    const t = window.setInterval(() => runSync(), SYNC_EVERY_MS);
+    return () => window.clearInterval(t);
+  }, [initial.online, runSync]);
+
+  useEffect(() => {
+    // Alt+1 … Alt+5 switch views from anywhere.
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const index = Number(e.key) - 1;
+      const target = TABS[index];
+      if (target) {
+        e.preventDefault();
+        setTab(target.id);
+        tabRefs.current[index]?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const onTabKey = useCallback((e: KeyboardEvent, index: number) => {
+    let next = index;
+    if (e.key === "ArrowRight") next = (index + 1) % TABS.length;
+    else if (e.key === "ArrowLeft") next = (index - 1 + TABS.length) % TABS.length;
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = TABS.length - 1;
+    else return;
+    e.preventDefault();
+    const target = TABS[next];
+    if (target) {
+      setTab(target.id);
+      tabRefs.current[next]?.focus();
+    }
+  }, []);
+
+  const age = session.age;
+  const queue = formatQueue(age);
+  const ended = syncError !== null && isSessionEnded(syncError);
+  const ageText = formatDataAge(age, now);
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <div className="brand">
+          <BrandMark />
+          <div>
+            <div className="org">{session.profile.org_name}</div>
+            <div className="user">
+              {session.profile.display_name} · {session.profile.email}
+            </div>
+          </div>
+        </div>
+        <div className="status" aria-live="polite">
+          <span
+            className={`age ${age.online ? "online" : "offline"} ${isStale(age, now) ? "stale" : ""}`}
+            title={age.synced_at ? new Date(age.synced_at).toLocaleString() : "never synced"}
+          >
+            <span className="dot" aria-hidden="true" />
+            {ageText}
+          </span>
+          {queue && (
+            <button type="button" className="queue" onClick={() => setTab("changes")}>
+              {queue}
+            </button>
+          )}
+          {sync.isPending && (
+            <span className="syncing">
+              Syncing{progress !== null ? ` · feed position ${progress}` : "…"}
+            </span>
+          )}
+        </div>
+        <div className="actions">
+          <button type="button" onClick={() => runSync()} disabled={sync.isPending}>
+            Sync now
+          </button>
+          <button type="button" onClick={onLock}>
+            Lock
+          </button>
+          <button type="button" className="danger-quiet" onClick={() => setConfirmForget(true)}>
+            Sign out and forget
+          </button>
+        </div>
+      </header>
+
+      {syncError && (
+        <div className={`banner ${ended ? "warn" : "info"}`} role="status">
+          <span>{describeError(syncError)}</span>
+          {ended && (
+            <button type="button" onClick={() => onSignInAgain(syncError)}>
+              Sign in again
+            </button>
+          )}
+        </div>
+      )}
+
+      <nav className="tabs" role="tablist" aria-label="Views">
+        {TABS.map((t, i) => (
+          <button
+            key={t.id}
+            ref={(el) => {
+              tabRefs.current[i] = el;
+            }}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            aria-keyshortcuts={`Alt+${i + 1}`}
+            title={`Alt+${i + 1}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            className={tab === t.id ? "active" : ""}
+            onClick={() => setTab(t.id)}
+            onKeyDown={(e) => onTabKey(e, i)}
+          >
+            {t.label}
+            {t.id === "changes" && age.pending + age.conflicts > 0 && (
+              <span className="count">{age.pending + age.conflicts}</span>
+            )}
+          </button>
+        ))}
+      </nav>
+
+      <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === "roles" && <RoleMatrixView ageText={ageText} />}
+        {tab === "effective" && <EffectiveMatrixView ageText={ageText} />}
+        {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
+        {tab === "explain" && <ExplainerView ageText={ageText} />}
+        {tab === "changes" && <OutboxView ageText={ageText} onSend={() => runSync()} sending={sync.isPending} />}
+      </main>
+
+      {confirmForget && (
+        <ConfirmDialog
+          title="Sign out and forget this profile?"
+          confirmLabel="Sign out and forget"
+          danger
+          onCancel={() => setConfirmForget(false)}
+          onConfirm={async () => {
+            setConfirmForget(false);
+            await onForget();
+          }}
+        >
+          <p>
+            This deletes the cached data of {session.profile.email} on this computer and removes its sign-in
+            token from the system keyring.
+            {age.pending + age.conflicts > 0 &&
+              ` ${age.pending + age.conflicts} change(s) not yet accepted by the platform will be lost.`}
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,225 @@
+import { useDeferredValue, useMemo, useRef, useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type ColumnDef,
+} from "@tanstack/react-table";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import type { MatrixRow } from "../bindings/MatrixRow";
+import type { PermissionColumn } from "../bindings/PermissionColumn";
+import { api, describeError, toIpcError } from "../ipc";
+import { groupByModule, moduleTitle } from "../matrix";
+import { AgeNote, ErrorNote } from "./Dialog";
+
+const ROW_HEIGHT = 30;
+const CELL_WIDTH = 30;
+const NAME_WIDTH = 260;
+
+const column = createColumnHelper<MatrixRow>();
+
+function columnsFor(permissions: PermissionColumn[]): ColumnDef<MatrixRow, unknown>[] {
+  const person = column.accessor("name", {
+    id: "person",
+    size: NAME_WIDTH,
+    header: () => "Person · org role",
+    cell: (info) => {
+      const row = info.row.original;
+      return (
+        <span className="person-cell">
+          <span className={row.active ? "name" : "name inactive"}>{row.name}</span>
+          <span className={`role-tag role-${row.role}`}>{row.role}</span>
+          {!row.active && <span className="tag">inactive</span>}
+          {row.pending && <span className="tag pending">queued change</span>}
+        </span>
+      );
+    },
+  });
+  // One column group per module (catalog order); the header shows each permission's full name.
+  const groups = groupByModule(permissions).map((group, g) =>
+    column.group({
+      id: `module-${group.module}`,
+      header: () => moduleTitle(group.module),
+      meta: { band: g % 2 },
+      columns: group.columns.map((perm, i) =>
+        column.accessor((row) => row.cells[group.start + i] ?? false, {
+          id: perm.name,
+          size: CELL_WIDTH,
+          meta: { band: g % 2, first: i === 0 },
+          header: () => (
+            <span className="vhead" title={`${perm.label}: ${perm.description}`}>
+              {perm.name}
+            </span>
+          ),
+          cell: (info) =>
+            info.getValue() ? (
+              <span className="mark yes" title={`${info.row.original.name} has ${perm.name}`}>
+                ■
+              </span>
+            ) : (
+              <span className="mark no" aria-hidden="true">
+                ·
+              </span>
+            ),
+        }),
+      ),
+    }),
+  );
+  return [person, ...groups] as ColumnDef<MatrixRow, unknown>[];
+}
+
+interface CellMeta {
+  band?: number;
+  first?: boolean;
+}
+
+function cellClass(meta: unknown, base: string): string {
+  const m = (meta ?? {}) as CellMeta;
+  return `${base}${m.band === 1 ? " band" : ""}${m.first ? " module-start" : ""}`;
+}
+
+/** People × catalog permissions as the resolver decides them, virtualized for large orgs. */
+export function EffectiveMatrixView({ ageText }: { ageText: string }) {
+  const [filter, setFilter] = useState("");
+  const deferred = useDeferredValue(filter);
+  const matrix = useQuery({
+    queryKey: ["effective_matrix", deferred],
+    queryFn: () => api.effectiveMatrix(deferred),
+    placeholderData: keepPreviousData,
+  });
+  const permissions = matrix.data?.permissions;
+  const columns = useMemo(() => (permissions ? columnsFor(permissions) : []), [permissions]);
+  const data = useMemo(() => matrix.data?.rows ?? [], [matrix.data]);
+  const table = useReactTable({ data, columns, getCoreRowModel: getCoreRowModel() });
+  const rows = table.getRowModel().rows;
+  // Header groups: the top row holds the module titles (spanning their permissions), the bottom
+  // row one header per column, so headers and cells line up one to one.
+  const headerGroups = table.getHeaderGroups();
+  const moduleHeaders = headerGroups.length > 1 ? (headerGroups[0]?.headers ?? []) : [];
+  const leafHeaders = headerGroups[headerGroups.length - 1]?.headers ?? [];
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+  const width = table.getTotalSize();
+
+  if (matrix.error) return <ErrorNote message={describeError(toIpcError(matrix.error))} />;
+
+  return (
+    <section className="view fill" aria-labelledby="effective-title">
+      <div className="view-head">
+        <div>
+          <h1 id="effective-title">Effective access</h1>
+          <p className="muted">
+            What each person holds at organization level, as the resolver decides it (role, deactivation and queued
+            changes included).
+          </p>
+        </div>
+        <AgeNote text={ageText} />
+      </div>
+      <div className="toolbar">
+        <label className="inline">
+          Filter by name or role
+          <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} spellCheck={false} />
+        </label>
+        <span className="muted" aria-live="polite">
+          {matrix.data ? `${rows.length} ${rows.length === 1 ? "person" : "people"}` : "Loading…"}
+        </span>
+        <span className="legend">
+          <span className="mark yes">■</span> allowed <span className="mark no">·</span> denied
+        </span>
+      </div>
+      <div
+        ref={scrollRef}
+        className="grid-scroll"
+        tabIndex={0}
+        role="grid"
+        aria-label="Effective access matrix"
+        aria-rowcount={rows.length + 1}
+        aria-colcount={(permissions?.length ?? 0) + 1}
+      >
+        <div className="grid" style={{ width }}>
+          <div className="grid-head" role="rowgroup">
+            {moduleHeaders.length > 0 && (
+              <div className="grid-row modules" role="row">
+                {moduleHeaders.map((header) => (
+                  <div
+                    key={header.id}
+                    role="columnheader"
+                    className={
+                      header.isPlaceholder
+                        ? "sticky-left head-cell module-head"
+                        : cellClass(header.column.columnDef.meta, "head-cell module-head")
+                    }
+                    style={{ width: header.getSize() }}
+                  >
+                    {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
+                  </div>
+                ))}
+              </div>
+            )}
+            <div className="grid-row actions" role="row">
+              {leafHeaders.map((header) =>
+                header.column.id === "person" ? (
+                  <div
+                    key={header.id}
+                    role="columnheader"
+                    className="sticky-left head-cell"
+                    style={{ width: header.getSize() }}
+                  >
+                    {flexRender(header.column.columnDef.header, header.getContext())}
+                  </div>
+                ) : (
+                  <div
+                    key={header.id}
+                    role="columnheader"
+                    className={cellClass(header.column.columnDef.meta, "head-cell")}
+                    style={{ width: header.getSize() }}
+                  >
+                    {flexRender(header.column.columnDef.header, header.getContext())}
+                  </div>
+                ),
+              )}
+            </div>
+          </div>
+          <div className="grid-body" role="rowgroup" style={{ height: virtualizer.getTotalSize() }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const row = rows[item.index];
+              if (!row) return null;
+              return (
+                <div
+                  key={row.id}
+                  role="row"
+                  aria-rowindex={item.index + 2}
+                  className={row.original.pending ? "grid-row body pending" : "grid-row body"}
+                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width }}
+                >
+                  {row.getVisibleCells().map((cell) => (
+                    <div
+                      key={cell.id}
+                      role="gridcell"
+                      className={
+                        cell.column.id === "person"
+                          ? "sticky-left body-cell"
+                          : cellClass(cell.column.columnDef.meta, "body-cell mark-cell")
+                      }
+                      style={{ width: cell.column.getSize() }}
+                    >
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </div>
+                  ))}
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

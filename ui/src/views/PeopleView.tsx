@@ -1,0 +1,240 @@
+import { useMemo, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  getSortedRowModel,
+  useReactTable,
+  type SortingState,
+} from "@tanstack/react-table";
+import type { OutboxItem } from "../bindings/OutboxItem";
+import type { PersonRow } from "../bindings/PersonRow";
+import { api, describeError, toIpcError } from "../ipc";
+import { groupPreview, type PrincipalDelta } from "../preview";
+import { AgeNote, Dialog, ErrorNote } from "./Dialog";
+
+const column = createColumnHelper<PersonRow>();
+
+export function PeopleView({ ageText, online }: { ageText: string; online: boolean }) {
+  const people = useQuery({ queryKey: ["people"], queryFn: api.people });
+  // Who a queued change touches: the effective matrix marks them.
+  const matrix = useQuery({ queryKey: ["effective_matrix", ""], queryFn: () => api.effectiveMatrix("") });
+  const pending = useMemo(
+    () => new Set((matrix.data?.rows ?? []).filter((r) => r.pending).map((r) => r.user)),
+    [matrix.data],
+  );
+  const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
+  const [editing, setEditing] = useState<PersonRow | null>(null);
+
+  const columns = useMemo(
+    () => [
+      column.accessor("name", { header: "Name" }),
+      column.accessor("role", {
+        header: "Org role",
+        cell: (info) => <span className={`role-tag role-${info.getValue()}`}>{info.getValue()}</span>,
+      }),
+      column.accessor("active", {
+        header: "Status",
+        cell: (info) => (info.getValue() ? "active" : <span className="tag">inactive</span>),
+      }),
+      column.accessor((p) => p.groups.join(", "), {
+        id: "groups",
+        header: "Groups",
+        enableSorting: false,
+        cell: (info) => info.getValue() || <span className="muted">none</span>,
+      }),
+      column.display({
+        id: "actions",
+        header: () => <span className="sr-only">Actions</span>,
+        cell: (info) => (
+          <button type="button" className="small" onClick={() => setEditing(info.row.original)}>
+            Change role…
+          </button>
+        ),
+      }),
+    ],
+    [],
+  );
+
+  const table = useReactTable({
+    data: people.data ?? [],
+    columns,
+    state: { sorting },
+    onSortingChange: setSorting,
+    getCoreRowModel: getCoreRowModel(),
+    getSortedRowModel: getSortedRowModel(),
+  });
+
+  if (people.error) return <ErrorNote message={describeError(toIpcError(people.error))} />;
+
+  return (
+    <section className="view" aria-labelledby="people-title">
+      <div className="view-head">
+        <div>
+          <h1 id="people-title">People</h1>
+          <p className="muted">
+            Members of the organization. A role change shows who gains and who loses which permission before it is
+            saved; offline it waits in Changes and is sent when the platform answers.
+          </p>
+        </div>
+        <AgeNote text={ageText} />
+      </div>
+      <div className="table-scroll">
+        <table className="list">
+          <thead>
+            {table.getHeaderGroups().map((group) => (
+              <tr key={group.id}>
+                {group.headers.map((header) => {
+                  const sorted = header.column.getIsSorted();
+                  return (
+                    <th
+                      key={header.id}
+                      scope="col"
+                      aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
+                    >
+                      {header.column.getCanSort() ? (
+                        <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+                          {flexRender(header.column.columnDef.header, header.getContext())}
+                          <span aria-hidden="true">{sorted === "asc" ? " ▲" : sorted === "desc" ? " ▼" : ""}</span>
+                        </button>
+                      ) : (
+                        flexRender(header.column.columnDef.header, header.getContext())
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            ))}
+          </thead>
+          <tbody>
+            {table.getRowModel().rows.map((row) => (
+              <tr key={row.id} className={row.original.active ? "" : "dim"}>
+                {row.getVisibleCells().map((cell) => (
+                  <td key={cell.id}>
+                    {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    {cell.column.id === "role" && pending.has(row.original.id) && (
+                      <span className="tag pending">queued change</span>
+                    )}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {editing && <ChangeRoleDialog person={editing} online={online} onClose={() => setEditing(null)} />}
+    </section>
+  );
+}
+
+function outcome(item: OutboxItem): string {
+  switch (item.state) {
+    case "pending":
+      return "Queued: the platform cannot be reached now. The change is sent when it answers; it is marked in every view until then.";
+    case "conflict":
+      return "Someone changed this person on the platform meanwhile. Both sides are in Changes: keep yours or take theirs.";
+    case "failed":
+      return `The platform refused the change: ${item.error ?? "no reason given"}.`;
+  }
+}
+
+function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; online: boolean; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const roles = useQuery({ queryKey: ["role_matrix"], queryFn: api.roleMatrix, staleTime: Infinity });
+  const [role, setRole] = useState(person.role);
+  const [done, setDone] = useState<{ message: string; effect: PrincipalDelta[] } | null>(null);
+  const preview = useQuery({
+    queryKey: ["preview_role", person.id, role],
+    queryFn: () => api.previewRole(person.id, role),
+    enabled: role !== person.role && done === null,
+    staleTime: Infinity,
+  });
+  const effect = useMemo(() => (preview.data ? groupPreview(preview.data) : null), [preview.data]);
+  const submit = useMutation({
+    mutationFn: async () => {
+      const item = await api.submitRole(person.id, role);
+      // An accepted change leaves the outbox at once; one still there is queued or contested.
+      const still = (await api.outbox()).find((e) => e.item.id === item.id);
+      return still ? outcome(still.item) : `Saved: ${person.name} is now ${role}.`;
+    },
+    onSuccess: (message) => {
+      // The effect shown is the one previewed before saving, not a recomputation after it.
+      setDone({ message, effect: effect ?? [] });
+      void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
+    },
+  });
+  const shown = done ? done.effect : effect;
+
+  return (
+    <Dialog
+      title={`Change the org role of ${person.name}`}
+      onClose={onClose}
+      wide
+      footer={
+        done ? (
+          <button type="button" className="primary" onClick={onClose} autoFocus>
+            Close
+          </button>
+        ) : (
+          <>
+            <button type="button" onClick={onClose}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="primary"
+              disabled={role === person.role || !preview.data || submit.isPending}
+              onClick={() => submit.mutate()}
+            >
+              {online ? "Save change" : "Queue change"}
+            </button>
+          </>
+        )
+      }
+    >
+      <fieldset className="role-choice" disabled={submit.isPending || done !== null}>
+        <legend>New role (now {person.role})</legend>
+        {(roles.data?.roles ?? []).map((r) => (
+          <label key={r}>
+            <input type="radio" name="role" value={r} checked={role === r} onChange={() => setRole(r)} />
+            <span className={`role-tag role-${r}`}>{r}</span>
+          </label>
+        ))}
+      </fieldset>
+      {role === person.role ? (
+        <p className="muted">Pick a role to see who gains and who loses which permissions.</p>
+      ) : preview.error ? (
+        <ErrorNote message={describeError(toIpcError(preview.error))} />
+      ) : shown ? (
+        <div className="preview">
+          <h3>{done ? "The effect of this change" : "Before saving: the effect of this change"}</h3>
+          {shown.length === 0 && <p>No one gains or loses anything.</p>}
+          {shown.map((d) => (
+            <div key={d.principal} className="preview-person">
+              <h4>{d.principal}</h4>
+              {d.gains.length > 0 && (
+                <p className="delta gain">
+                  <span className="delta-verb">gains {d.gains.length}:</span> {d.gains.join(", ")}
+                </p>
+              )}
+              {d.losses.length > 0 && (
+                <p className="delta loss">
+                  <span className="delta-verb">loses {d.losses.length}:</span> {d.losses.join(", ")}
+                </p>
+              )}
+            </div>
+          ))}
+        </div>
+      ) : (
+        <p className="muted">Computing the preview…</p>
+      )}
+      {submit.error && <ErrorNote message={describeError(toIpcError(submit.error))} />}
+      {done && (
+        <p className="banner info" role="status">
+          {done.message}
+        </p>
+      )}
+    </Dialog>
+  );
+}
