@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use steward_model::legacy::{self, LegacyAssignment, LegacyRole};
 use steward_model::{
-    AssetAction, AssetId, AssetKind, AssetRole, Change, OrgRole, Permission, ProjectAction, ProjectId,
-    ProjectRole, Resource, UserId,
+    AssetAction, AssetId, AssetKind, AssetRole, Change, Grantee, OrgRole, Permission, ProjectAction,
+    ProjectId, ProjectRole, Resource, UserId,
 };
 
 use super::{ApiJson, ApiPath, Idempotency, if_match, require};
@@ -372,6 +372,17 @@ pub async fn create_project(
     ))
 }
 
+/// A project's or asset's grants as the API shows them.
+fn grant_bodies<R: Copy>(grants: &[(Grantee, R)]) -> Vec<GrantBody<R>> {
+    grants
+        .iter()
+        .map(|(grantee, role)| GrantBody {
+            grantee: *grantee,
+            role: Some(*role),
+        })
+        .collect()
+}
+
 pub async fn get_project(
     State(state): State<SharedState>,
     Extension(caller): Extension<Caller>,
@@ -384,15 +395,7 @@ pub async fn get_project(
     let roles = caller
         .plant
         .project(ProjectId(id32(id)))
-        .map(|p| {
-            p.grants()
-                .iter()
-                .map(|(g, r)| GrantBody {
-                    grantee: *g,
-                    role: Some(*r),
-                })
-                .collect()
-        })
+        .map(|p| grant_bodies(p.grants()))
         .unwrap_or_default();
     Ok(Json(ProjectDetail { project, roles }))
 }
@@ -533,15 +536,7 @@ pub async fn get_asset(
     let roles = caller
         .plant
         .asset(AssetId(id32(id)))
-        .map(|a| {
-            a.grants()
-                .iter()
-                .map(|(g, r)| GrantBody {
-                    grantee: *g,
-                    role: Some(*r),
-                })
-                .collect()
-        })
+        .map(|a| grant_bodies(a.grants()))
         .unwrap_or_default();
     Ok(Json(AssetDetail { asset, roles }))
 }
