@@ -290,6 +290,12 @@ impl Plant {
         }
     }
 
+    /// Builds the resolver's read index now instead of on the first decision after a change,
+    /// so a server can pay for it while loading rather than inside a request.
+    pub fn prepare(&self) {
+        let _ = self.index.get(self);
+    }
+
     /// `decide(..).allowed`.
     #[inline]
     pub fn allows(&self, principal: Principal, action: impl Into<Action>, resource: Resource) -> bool {

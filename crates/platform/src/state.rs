@@ -68,6 +68,7 @@ impl AppState {
     pub fn reload(&self, org: i64) -> ApiResult<Arc<Plant>> {
         let _one_at_a_time = self.reload_lock.lock().map_err(|_| poisoned())?;
         let plant = Arc::new(self.store.load_plant(org)?);
+        plant.prepare();
         self.plants
             .write()
             .map_err(|_| poisoned())?
