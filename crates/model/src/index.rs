@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::ids::{AssetId, GroupId, ProjectId};
+use crate::ids::{AssetId, GroupId, ProjectId, UserId};
 use crate::plant::{Grants, Plant};
 use crate::roles::{AssetKind, AssetRole, OrgRole, ProjectRole};
 
@@ -67,6 +67,9 @@ pub(crate) struct Index {
     project_grants: Vec<(ProjectId, ProjectRole)>,
     asset_grants: Vec<(AssetId, AssetRole)>,
     spilled_groups: Vec<GroupId>,
+    /// Active org owners and admins: project admin everywhere, so candidates of every
+    /// project or asset reverse lookup.
+    org_admins: Vec<UserId>,
 }
 
 #[inline]
@@ -91,7 +94,13 @@ impl Index {
             projects: plant.projects.iter().map(Option::is_some).collect(),
             ..Index::default()
         };
-        for user in &plant.users {
+        for (id, user) in (0u32..).zip(&plant.users) {
+            if user
+                .as_ref()
+                .is_some_and(|u| u.active && u.org_role.is_project_admin_everywhere())
+            {
+                index.org_admins.push(UserId(id));
+            }
             let hot = user.as_ref().map(|u| {
                 let (projects, assets) = index.copy_grants(&u.grants);
                 let mut inline_groups = [GroupId(u32::MAX); INLINE_GROUPS];
@@ -140,6 +149,10 @@ impl Index {
     #[inline]
     pub(crate) fn user(&self, id: u32) -> Option<&UserHot> {
         self.users.get(id as usize).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn org_admins(&self) -> &[UserId] {
+        &self.org_admins
     }
 
     #[inline]

@@ -590,10 +590,13 @@ impl Plant {
                     Resource::Asset(a) => (self.asset(a).map(|a| a.project), self.asset(a)),
                     _ => (None, None),
                 };
+                // Org owners and admins reach every project; the index keeps them listed.
                 candidates.extend(
-                    self.users()
-                        .filter(|(_, u)| u.active && u.org_role.is_project_admin_everywhere())
-                        .map(|(id, _)| Principal::User(id)),
+                    self.index
+                        .get(self)
+                        .org_admins()
+                        .iter()
+                        .map(|u| Principal::User(*u)),
                 );
                 let project_grants = project.and_then(|p| self.project(p)).map(|p| p.grants.as_slice());
                 let asset_grants = asset.map(|a| a.grants.as_slice());
