@@ -11,6 +11,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -70,37 +72,24 @@ fn build_stewardd() -> Result<PathBuf, String> {
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(Json::parse)
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|m| {
-            m.get("reason").and_then(Json::as_str) == Some("compiler-artifact")
-                && m.get("target").and_then(|t| t.get("name")).and_then(Json::as_str) == Some("stewardd")
+            m.get("reason").and_then(Value::as_str) == Some("compiler-artifact")
+                && m.get("target")
+                    .and_then(|t| t.get("name"))
+                    .and_then(Value::as_str)
+                    == Some("stewardd")
         })
-        .find_map(|m| m.get("executable").and_then(Json::as_str).map(PathBuf::from))
+        .find_map(|m| m.get("executable").and_then(Value::as_str).map(PathBuf::from))
         .ok_or_else(|| "cargo built stewardd but did not say where".to_owned())
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC.
+/// Seconds since the Unix epoch (UTC), to name a fresh data directory.
 fn timestamp() -> String {
-    let secs = SystemTime::now()
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+        .map_or(0, |d| d.as_secs())
+        .to_string()
 }
 
 /// A fresh directory for the demo's database, under the target directory.
@@ -164,8 +153,8 @@ fn start_stewardd(bin: &Path, data: &Path, port: u16) -> Result<Started, String>
     let api = ready
         .ok()
         .as_deref()
-        .and_then(Json::parse)
-        .and_then(|v| v.get("api").and_then(Json::as_str).map(str::to_owned));
+        .and_then(parse_json)
+        .and_then(|v| v.get("api").and_then(Value::as_str).map(str::to_owned));
     match api {
         Some(api) => Ok(Started {
             child,
@@ -189,9 +178,12 @@ fn pad(text: &str, width: usize) -> String {
 }
 
 /// The demo's logins (stewardd's `{"demo": …}` stderr line), as a readable block.
-fn describe_demo(api: &str, data: &Path, demo: &Json) -> String {
+fn describe_demo(api: &str, data: &Path, demo: &Value) -> String {
     let mut out = String::new();
-    let org = demo.get("org").and_then(Json::as_str).unwrap_or("the demo plant");
+    let org = demo
+        .get("org")
+        .and_then(Value::as_str)
+        .unwrap_or("the demo plant");
     out.push_str(&format!("\nstewardd is serving {org} (the demo plant)\n"));
     out.push_str(&format!(
         "  API:   {api}/api/v1  (OpenAPI: {api}/api/v1/openapi.json)\n"
@@ -199,12 +191,13 @@ fn describe_demo(api: &str, data: &Path, demo: &Json) -> String {
     out.push_str(&format!("  data:  {}\n", data.display()));
     let users: Vec<[String; 4]> = demo
         .get("users")
-        .and_then(Json::as_array)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .map(|u| {
             ["role", "email", "password", "name"]
-                .map(|f| u.get(f).and_then(Json::as_str).unwrap_or("").to_owned())
+                .map(|f| u.get(f).and_then(Value::as_str).unwrap_or("").to_owned())
         })
         .collect();
     let mut widths = [4, 5, 8, 4];
@@ -219,7 +212,8 @@ fn describe_demo(api: &str, data: &Path, demo: &Json) -> String {
         let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| pad(c, w)).collect();
         out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
     }
-    let keys = demo.get("keys").and_then(Json::as_object).unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let keys = demo.get("keys").and_then(Value::as_object).unwrap_or(&empty);
     if !keys.is_empty() {
         out.push_str("\nAPI keys:\n");
         for (name, secret) in keys {
@@ -238,7 +232,7 @@ fn describe_demo(api: &str, data: &Path, demo: &Json) -> String {
     }
     if let Some(scada) = keys
         .iter()
-        .find(|(name, _)| name == "scada")
+        .find(|(name, _)| *name == "scada")
         .and_then(|(_, v)| v.as_str())
     {
         out.push_str(&format!(
@@ -276,7 +270,7 @@ fn serve_demo(mut started: Started, data: &Path) -> Result<(), String> {
     let mut stdout = std::io::stdout();
     loop {
         match started.stderr.recv_timeout(Duration::from_secs(2)) {
-            Ok(line) => match Json::parse(&line).and_then(|v| v.get("demo").cloned()) {
+            Ok(line) => match parse_json(&line).and_then(|v| v.get("demo").cloned()) {
                 Some(demo) => {
                     let _ = write!(stdout, "{}", describe_demo(&started.api, data, &demo));
                     let _ = stdout.flush();
@@ -317,148 +311,9 @@ fn exited(status: std::process::ExitStatus) -> Result<(), String> {
     }
 }
 
-// ----- a little JSON reader (xtask has no dependencies) -----------------------------------
-
-#[derive(Clone, Debug, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Number(f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Json {
-    /// Parses one JSON document; `None` when the text is not exactly that.
-    fn parse(text: &str) -> Option<Json> {
-        let mut p = JsonParser {
-            chars: text.chars().peekable(),
-        };
-        let value = p.value()?;
-        p.skip_ws();
-        p.chars.peek().is_none().then_some(value)
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        self.as_object()?.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&[Json]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    fn as_object(&self) -> Option<&[(String, Json)]> {
-        match self {
-            Json::Object(fields) => Some(fields),
-            _ => None,
-        }
-    }
-}
-
-struct JsonParser<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
-}
-
-impl JsonParser<'_> {
-    fn skip_ws(&mut self) {
-        while self.chars.next_if(|c| c.is_whitespace()).is_some() {}
-    }
-
-    fn value(&mut self) -> Option<Json> {
-        self.skip_ws();
-        match *self.chars.peek()? {
-            '{' => {
-                self.chars.next();
-                let mut fields = Vec::new();
-                self.skip_ws();
-                if self.chars.next_if_eq(&'}').is_some() {
-                    return Some(Json::Object(fields));
-                }
-                loop {
-                    self.skip_ws();
-                    let key = self.string()?;
-                    self.skip_ws();
-                    self.chars.next_if_eq(&':')?;
-                    fields.push((key, self.value()?));
-                    self.skip_ws();
-                    match self.chars.next()? {
-                        ',' => {}
-                        '}' => return Some(Json::Object(fields)),
-                        _ => return None,
-                    }
-                }
-            }
-            '[' => {
-                self.chars.next();
-                let mut items = Vec::new();
-                self.skip_ws();
-                if self.chars.next_if_eq(&']').is_some() {
-                    return Some(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.skip_ws();
-                    match self.chars.next()? {
-                        ',' => {}
-                        ']' => return Some(Json::Array(items)),
-                        _ => return None,
-                    }
-                }
-            }
-            '"' => self.string().map(Json::String),
-            't' => self.word("true", Json::Bool(true)),
-            'f' => self.word("false", Json::Bool(false)),
-            'n' => self.word("null", Json::Null),
-            _ => {
-                let mut text = String::new();
-                while let Some(c) = self.chars.next_if(|c| "+-0123456789.eE".contains(*c)) {
-                    text.push(c);
-                }
-                text.parse().ok().map(Json::Number)
-            }
-        }
-    }
-
-    fn word(&mut self, word: &str, value: Json) -> Option<Json> {
-        for expected in word.chars() {
-            self.chars.next_if_eq(&expected)?;
-        }
-        Some(value)
-    }
-
-    fn string(&mut self) -> Option<String> {
-        self.chars.next_if_eq(&'"')?;
-        let mut s = String::new();
-        loop {
-            match self.chars.next()? {
-                '"' => return Some(s),
-                '\\' => s.push(match self.chars.next()? {
-                    'n' => '\n',
-                    't' => '\t',
-                    'r' => '\r',
-                    'b' => '\u{8}',
-                    'f' => '\u{c}',
-                    'u' => {
-                        let hex: String = (0..4).map(|_| self.chars.next()).collect::<Option<_>>()?;
-                        char::from_u32(u32::from_str_radix(&hex, 16).ok()?).unwrap_or('\u{fffd}')
-                    }
-                    other => other,
-                }),
-                c => s.push(c),
-            }
-        }
-    }
+/// One JSON document per line (stewardd's ready and demo lines); `None` for anything else.
+fn parse_json(line: &str) -> Option<Value> {
+    serde_json::from_str(line).ok()
 }
 
 // ----- test, docs --------------------------------------------------------------------------
@@ -543,48 +398,29 @@ mod tests {
 
     #[test]
     fn reads_stewardds_lines() {
-        let ready = Json::parse(r#"{"api":"http://127.0.0.1:8443"}"#).unwrap();
+        let ready = parse_json(r#"{"api":"http://127.0.0.1:8443"}"#).unwrap();
         assert_eq!(
-            ready.get("api").and_then(Json::as_str),
+            ready.get("api").and_then(Value::as_str),
             Some("http://127.0.0.1:8443")
         );
-        let demo = Json::parse(
-            r#"{"demo":{"org":"North Plant","users":[{"email":"a@b","password":"p\"q","role":"owner","name":"Tom\u00e1s"}],"keys":{"scada":"stw_x"}},"n":[1,-2.5e3,true,null]}"#,
+        let demo = parse_json(
+            r#"{"demo":{"org":"North Plant","users":[{"email":"a@b","password":"p\"q","role":"owner","name":"Tom\u00e1s"}],"keys":{"scada":"stw_x"}}}"#,
         )
         .unwrap();
-        let user = &demo
-            .get("demo")
-            .unwrap()
-            .get("users")
-            .unwrap()
-            .as_array()
-            .unwrap()[0];
-        assert_eq!(user.get("password").and_then(Json::as_str), Some("p\"q"));
-        assert_eq!(user.get("name").and_then(Json::as_str), Some("Tomás"));
-        assert_eq!(
-            demo.get("n"),
-            Some(&Json::Array(vec![
-                Json::Number(1.0),
-                Json::Number(-2500.0),
-                Json::Bool(true),
-                Json::Null
-            ]))
-        );
-        assert!(Json::parse("2026-11-23T10:00:00Z INFO stewardd ready").is_none());
-        assert!(Json::parse(r#"{"a":1"#).is_none());
-        let text = describe_demo(
-            "http://127.0.0.1:8443",
-            Path::new("/tmp/d"),
-            demo.get("demo").unwrap(),
-        );
+        let user = &demo["demo"]["users"][0];
+        assert_eq!(user.get("password").and_then(Value::as_str), Some("p\"q"));
+        assert_eq!(user.get("name").and_then(Value::as_str), Some("Tomás"));
+        // Log lines are not JSON and are skipped.
+        assert!(parse_json("2026-11-23T10:00:00Z INFO stewardd ready").is_none());
+        assert!(parse_json(r#"{"a":1"#).is_none());
+        let text = describe_demo("http://127.0.0.1:8443", Path::new("/tmp/d"), &demo["demo"]);
         assert!(text.contains("owner  a@b"), "{text}");
         assert!(text.contains("stw_x"), "{text}");
     }
 
     #[test]
-    fn timestamps_are_utc_dates() {
-        let t = timestamp();
-        assert_eq!(t.len(), 15, "{t}");
-        assert!(t.starts_with("20"), "{t}");
+    fn timestamps_are_seconds_since_the_epoch() {
+        let t: u64 = timestamp().parse().unwrap();
+        assert!(t > 1_700_000_000, "{t}");
     }
 }
