@@ -297,20 +297,7 @@ pub async fn add_member(
     Extension(idem): Extension<Idempotency>,
     ApiPath((group, user)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        authz(
-            &state,
-            &caller,
-            idem,
-            200,
-            AuthzWrite::SetGroupMember {
-                group,
-                user,
-                member: true,
-            },
-        )
-        .await?,
-    ))
+    set_membership(&state, &caller, idem, group, user, true).await
 }
 
 pub async fn remove_member(
@@ -319,20 +306,19 @@ pub async fn remove_member(
     Extension(idem): Extension<Idempotency>,
     ApiPath((group, user)): ApiPath<(i64, i64)>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        authz(
-            &state,
-            &caller,
-            idem,
-            200,
-            AuthzWrite::SetGroupMember {
-                group,
-                user,
-                member: false,
-            },
-        )
-        .await?,
-    ))
+    set_membership(&state, &caller, idem, group, user, false).await
+}
+
+async fn set_membership(
+    state: &SharedState,
+    caller: &Caller,
+    idem: Idempotency,
+    group: i64,
+    user: i64,
+    member: bool,
+) -> ApiResult<Json<Value>> {
+    let write = AuthzWrite::SetGroupMember { group, user, member };
+    Ok(Json(authz(state, caller, idem, 200, write).await?))
 }
 
 // ----- projects -----------------------------------------------------------------------------

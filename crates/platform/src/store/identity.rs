@@ -156,6 +156,8 @@ fn get_credentials(
         .optional()?)
 }
 
+const INVITE_COLUMNS: &str = "id, org_id, email, role, created_at, expires_at, used_at";
+
 fn invite_from(r: &Row) -> rusqlite::Result<InviteRow> {
     let role: String = r.get(3)?;
     Ok(InviteRow {
@@ -413,7 +415,7 @@ impl IdentityStore for SqliteStore {
             )?;
             let id = tx.last_insert_rowid();
             let invite = tx.query_row(
-                "SELECT id, org_id, email, role, created_at, expires_at, used_at FROM invites WHERE id = ?1",
+                &format!("SELECT {INVITE_COLUMNS} FROM invites WHERE id = ?1"),
                 [id],
                 invite_from,
             )?;
@@ -437,7 +439,7 @@ impl IdentityStore for SqliteStore {
         self.write(ctx, |tx, journal| {
             let invite = tx
                 .query_row(
-                    "SELECT id, org_id, email, role, created_at, expires_at, used_at FROM invites WHERE token_hash = ?1",
+                    &format!("SELECT {INVITE_COLUMNS} FROM invites WHERE token_hash = ?1"),
                     [token_hash],
                     invite_from,
                 )
@@ -451,23 +453,29 @@ impl IdentityStore for SqliteStore {
                 ));
             }
             if invite.expires_at <= ctx.now {
-                return Err(ApiError::new(axum::http::StatusCode::GONE, "invite_expired", "this invite has expired"));
+                return Err(ApiError::new(
+                    axum::http::StatusCode::GONE,
+                    "invite_expired",
+                    "this invite has expired",
+                ));
             }
             if invite.org_id != ctx.org {
                 return Err(ApiError::not_found("invite"));
             }
-            tx.execute("UPDATE invites SET used_at = ?1 WHERE id = ?2", params![ctx.now, invite.id])?;
+            tx.execute(
+                "UPDATE invites SET used_at = ?1 WHERE id = ?2",
+                params![ctx.now, invite.id],
+            )?;
             insert_user(tx, journal, ctx, &invite.email, name, invite.role, password_hash)
         })
     }
 
     fn invite_by_token(&self, token_hash: &str) -> ApiResult<Option<InviteRow>> {
         self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT id, org_id, email, role, created_at, expires_at, used_at FROM invites WHERE token_hash = ?1")?.query_row(
-                [token_hash],
-                invite_from,
-            )
+            Ok(c.prepare_cached(&format!(
+                "SELECT {INVITE_COLUMNS} FROM invites WHERE token_hash = ?1"
+            ))?
+            .query_row([token_hash], invite_from)
             .optional()?)
         })
     }
