@@ -10,6 +10,9 @@ APT_PACKAGES=(build-essential pkg-config ca-certificates libssl-dev libdbus-1-de
 # tests/e2e/screenshots.sh drives and photographs the window with.
 APT_PACKAGES+=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev
   webkit2gtk-driver xvfb xauth gnome-keyring dbus-x11 imagemagick xdotool)
+# The broker stewardd supervises (Mosquitto 2 with its dynamic-security plugin) and its clients,
+# which the broker tests use to look at what a key may publish and subscribe to.
+APT_PACKAGES+=(mosquitto mosquitto-clients)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -33,6 +36,13 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# tauri-driver: the WebDriver front for the real console that the end-to-end tests drive.
+TAURI_DRIVER_VERSION=2.1.0
+if ! tauri-driver --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
+  echo "install-deps: cargo install tauri-driver $TAURI_DRIVER_VERSION" >&2
+  cargo install --locked --quiet tauri-driver --version "$TAURI_DRIVER_VERSION"
+fi
 
 # The console's UI: Node.js and npm come with the machine (Vite 8 needs Node >= 20.19); Debian's
 # own packages are the fallback. `npm ci` runs when ui/node_modules is missing or

@@ -21,19 +21,19 @@ use crate::views::{self, DataAge, EffectiveMatrix, RoleMatrix};
 const TOKEN: &str = "session-token";
 const PAGE: u32 = 1000;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The signed-in (or offline-opened) profile.
-struct Open {
-    profile: Profile,
-    user_id: Option<i64>,
-    cache: Cache,
-    api: ApiClient,
-    online: bool,
+pub(crate) struct Open {
+    pub(crate) profile: Profile,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) cache: Cache,
+    pub(crate) api: ApiClient,
+    pub(crate) online: bool,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
@@ -92,7 +92,7 @@ impl Console {
             .map_err(|_| CoreError::Cache("console state poisoned".into()))
     }
 
-    fn with_open<T>(&self, f: impl FnOnce(&mut Open) -> CoreResult<T>) -> CoreResult<T> {
+    pub(crate) fn with_open<T>(&self, f: impl FnOnce(&mut Open) -> CoreResult<T>) -> CoreResult<T> {
         let mut guard = self.lock()?;
         let open = guard.as_mut().ok_or(CoreError::Locked)?;
         f(open)
@@ -443,7 +443,7 @@ fn age(open: &Open) -> CoreResult<DataAge> {
     })
 }
 
-fn plant_with_pending(open: &Open) -> CoreResult<Plant> {
+pub(crate) fn plant_with_pending(open: &Open) -> CoreResult<Plant> {
     let mut plant = open.cache.plant()?;
     for item in outbox::items(&open.cache)? {
         if item.state == OutboxState::Pending {
