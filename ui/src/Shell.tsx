@@ -143,23 +143,24 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
           <span
             className={`age ${age.online ? "online" : "offline"} ${isStale(age, now) ? "stale" : ""}`}
             title={age.synced_at ? new Date(age.synced_at).toLocaleString() : "never synced"}
+            data-testid="data-age"
           >
             <span className="dot" aria-hidden="true" />
             {ageText}
           </span>
           {queue && (
-            <button type="button" className="queue" onClick={() => setTab("changes")}>
+            <button type="button" className="queue" onClick={() => setTab("changes")} data-testid="queue">
               {queue}
             </button>
           )}
           {sync.isPending && (
-            <span className="syncing">
+            <span className="syncing" data-testid="syncing">
               Syncing{progress !== null ? ` · feed position ${progress}` : "…"}
             </span>
           )}
         </div>
         <div className="actions">
-          <button type="button" onClick={() => runSync()} disabled={sync.isPending}>
+          <button type="button" onClick={() => runSync()} disabled={sync.isPending} data-testid="sync-now">
             Sync now
           </button>
           <button type="button" onClick={onLock}>
@@ -192,6 +193,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
             type="button"
             role="tab"
             id={`tab-${t.id}`}
+            data-testid={`tab-${t.id}`}
             aria-selected={tab === t.id}
             aria-controls={`panel-${t.id}`}
             aria-keyshortcuts={`Alt+${i + 1}`}

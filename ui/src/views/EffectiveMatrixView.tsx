@@ -197,6 +197,7 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
                   key={row.id}
                   role="row"
                   aria-rowindex={item.index + 2}
+                  data-testid={`effective-row-${row.original.name}`}
                   className={row.original.pending ? "grid-row body pending" : "grid-row body"}
                   style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width }}
                 >

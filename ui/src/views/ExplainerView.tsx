@@ -89,7 +89,11 @@ export function ExplainerView({ ageText }: { ageText: string }) {
       <form className="card explain-form" onSubmit={ask}>
         <label>
           Person
-          <select value={chosenUser ?? ""} onChange={(e) => setUser(Number(e.target.value))}>
+          <select
+            value={chosenUser ?? ""}
+            onChange={(e) => setUser(Number(e.target.value))}
+            data-testid="explain-person"
+          >
             {sortedPeople.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name} ({p.role}
@@ -100,7 +104,7 @@ export function ExplainerView({ ageText }: { ageText: string }) {
         </label>
         <label>
           Action
-          <select value={action} onChange={(e) => setAction(e.target.value)}>
+          <select value={action} onChange={(e) => setAction(e.target.value)} data-testid="explain-action">
             {SCOPES.map((s) => (
               <optgroup key={s.scope} label={s.label}>
                 {(actions.data ?? [])
@@ -121,7 +125,11 @@ export function ExplainerView({ ageText }: { ageText: string }) {
               <option value="org">the organization</option>
             </select>
           ) : (
-            <select value={chosenTarget ?? ""} onChange={(e) => setTarget(Number(e.target.value))}>
+            <select
+              value={chosenTarget ?? ""}
+              onChange={(e) => setTarget(Number(e.target.value))}
+              data-testid="explain-target"
+            >
               {groupedTargets.map(([group, items]) => (
                 <optgroup key={group} label={group}>
                   {items.map((t) => (
@@ -135,7 +143,7 @@ export function ExplainerView({ ageText }: { ageText: string }) {
           )}
         </label>
         <div className="form-actions">
-          <button type="submit" className="primary" disabled={chosenUser === null}>
+          <button type="submit" className="primary" disabled={chosenUser === null} data-testid="explain-submit">
             Explain
           </button>
         </div>
@@ -168,7 +176,7 @@ export function ExplainerView({ ageText }: { ageText: string }) {
 
 function Verdict({ explanation: x }: { explanation: Explanation }) {
   return (
-    <div className={`card verdict ${x.allowed ? "allowed" : "denied"}`} aria-live="polite">
+    <div className={`card verdict ${x.allowed ? "allowed" : "denied"}`} aria-live="polite" data-testid="verdict">
       <div className="verdict-head">
         <span className="verdict-badge">{x.allowed ? "Allowed" : "Denied"}</span>
         <span>

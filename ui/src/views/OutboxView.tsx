@@ -74,7 +74,7 @@ function Entry({
   const { item } = entry;
   const made = clockTime(new Date(item.created_at), new Date());
   return (
-    <li className={`outbox-item ${item.state}`}>
+    <li className={`outbox-item ${item.state}`} data-testid="outbox-item" data-state={item.state}>
       <div className="outbox-head">
         <span className={`state-tag ${item.state}`}>{STATE_LABEL[item.state]}</span>
         <strong>{entry.summary}</strong>

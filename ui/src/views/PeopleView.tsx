@@ -48,7 +48,12 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
         id: "actions",
         header: () => <span className="sr-only">Actions</span>,
         cell: (info) => (
-          <button type="button" className="small" onClick={() => setEditing(info.row.original)}>
+          <button
+            type="button"
+            className="small"
+            onClick={() => setEditing(info.row.original)}
+            data-testid="change-role"
+          >
             Change role…
           </button>
         ),
@@ -109,7 +114,7 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
           </thead>
           <tbody>
             {table.getRowModel().rows.map((row) => (
-              <tr key={row.id} className={row.original.active ? "" : "dim"}>
+              <tr key={row.id} className={row.original.active ? "" : "dim"} data-testid={`person-row-${row.original.name}`}>
                 {row.getVisibleCells().map((cell) => (
                   <td key={cell.id}>
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}
@@ -173,7 +178,7 @@ function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; onli
       wide
       footer={
         done ? (
-          <button type="button" className="primary" onClick={onClose} autoFocus>
+          <button type="button" className="primary" onClick={onClose} autoFocus data-testid="close-role-dialog">
             Close
           </button>
         ) : (
@@ -186,6 +191,7 @@ function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; onli
               className="primary"
               disabled={role === person.role || !preview.data || submit.isPending}
               onClick={() => submit.mutate()}
+              data-testid="save-role"
             >
               {online ? "Save change" : "Queue change"}
             </button>
@@ -207,7 +213,7 @@ function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; onli
       ) : preview.error ? (
         <ErrorNote message={describeError(toIpcError(preview.error))} />
       ) : shown ? (
-        <div className="preview">
+        <div className="preview" data-testid="role-preview">
           <h3>{done ? "The effect of this change" : "Before saving: the effect of this change"}</h3>
           {shown.length === 0 && <p>No one gains or loses anything.</p>}
           {shown.map((d) => (
@@ -231,7 +237,7 @@ function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; onli
       )}
       {submit.error && <ErrorNote message={describeError(toIpcError(submit.error))} />}
       {done && (
-        <p className="banner info" role="status">
+        <p className="banner info" role="status" data-testid="role-change-outcome">
           {done.message}
         </p>
       )}

@@ -56,7 +56,11 @@ export function RoleMatrixView({ ageText }: { ageText: string }) {
                     <span className="perm-label">{row.column.label}</span>
                   </th>
                   {row.held.map((held, i) => (
-                    <td key={roles[i]} className={held ? "cell yes" : "cell no"}>
+                    <td
+                      key={roles[i]}
+                      className={held ? "cell yes" : "cell no"}
+                      data-testid={`role-cell-${roles[i]}-${row.column.name}`}
+                    >
                       {held ? (
                         <span aria-label={`${roles[i]} has ${row.column.name}`}>✓</span>
                       ) : (

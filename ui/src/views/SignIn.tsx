@@ -142,7 +142,12 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
             </p>
           )}
           <div className="form-actions">
-            <button type="submit" className="primary" disabled={signIn.isPending || keyring !== null}>
+            <button
+              type="submit"
+              className="primary"
+              disabled={signIn.isPending || keyring !== null}
+              data-testid="sign-in"
+            >
               {signIn.isPending ? "Signing in and syncing…" : "Sign in"}
             </button>
           </div>
@@ -187,6 +192,7 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
                   required
                   autoFocus={!welcome.email && !profile}
                   autoComplete="current-password"
+                  data-testid="offline-password"
                 />
               </label>
               {offlineError && (
@@ -195,7 +201,7 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
                 </p>
               )}
               <div className="form-actions">
-                <button type="submit" disabled={openOffline.isPending || !offlineId}>
+                <button type="submit" disabled={openOffline.isPending || !offlineId} data-testid="open-offline">
                   Open from cache
                 </button>
               </div>
