@@ -94,6 +94,27 @@ pub struct LegacyRow {
     pub role: String,
 }
 
+/// A migrated legacy viewer as stored: who, on which project, and what they were set to since
+/// (`none` when the grant was removed), if anything.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LegacyReviewEntry {
+    pub user: i64,
+    pub project: i64,
+    pub migrated_to: ProjectRole,
+    pub resolved_to: Option<String>,
+}
+
+/// `GET /legacy-review`: one migrated viewer to review, with the choices and the reason.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LegacyReviewRow {
+    #[serde(flatten)]
+    pub entry: LegacyReviewEntry,
+    /// The project role the user holds now (directly), if any.
+    pub current: Option<ProjectRole>,
+    pub options: Vec<ProjectRole>,
+    pub why: String,
+}
+
 #[derive(Serialize, Debug, Clone, Deserialize)]
 pub struct NodeBody {
     pub id: u32,

@@ -655,7 +655,7 @@ pub async fn legacy_import(
     for change in &migration.changes {
         check.apply(change)?;
     }
-    let writes = migration
+    let mut writes: Vec<AuthzWrite> = migration
         .changes
         .iter()
         .filter_map(|change| match change {
@@ -671,10 +671,55 @@ pub async fn legacy_import(
             _ => None,
         })
         .collect();
+    // Kept, so the review list outlives this response (`GET /legacy-review`).
+    writes.extend(migration.review.iter().map(|item| AuthzWrite::ListForReview {
+        user: i64::from(item.user.0),
+        project: i64::from(item.project.0),
+        migrated_to: item.migrated_to,
+    }));
     let ctx = caller.write_ctx(&state, 200, idem.0);
     state.store.authz_write(&ctx, &AuthzWrite::Batch(writes))?;
     state.reload(caller.org)?;
     Ok(Json(migration))
+}
+
+/// `GET /legacy-review`: every migrated legacy viewer still listed, with the role they hold now,
+/// the roles to choose from and why they are listed.
+pub async fn legacy_review(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Vec<LegacyReviewRow>>> {
+    let rows = state
+        .store
+        .legacy_review(caller.org)?
+        .into_iter()
+        .map(|entry| {
+            let user = UserId(id32(entry.user));
+            let project = ProjectId(id32(entry.project));
+            // The model says why a legacy viewer is listed and what to choose from.
+            let item = legacy::migrate(&[LegacyAssignment {
+                user,
+                project,
+                role: LegacyRole::Viewer,
+            }])
+            .review
+            .into_iter()
+            .next();
+            let current = caller.plant.project(project).and_then(|p| {
+                p.grants()
+                    .iter()
+                    .find(|(g, _)| *g == Grantee::User(user))
+                    .map(|(_, r)| *r)
+            });
+            LegacyReviewRow {
+                entry,
+                current,
+                options: item.as_ref().map(|i| i.options.to_vec()).unwrap_or_default(),
+                why: item.map(|i| i.why).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Json(rows))
 }
 
 // ----- hierarchy ----------------------------------------------------------------------------

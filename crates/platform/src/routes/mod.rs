@@ -263,6 +263,12 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/legacy-review",
+            Org(P::UsersView),
+            get(directory::legacy_review),
+        ),
+        route(
+            M::GET,
             "/api/v1/hierarchy",
             Org(P::HierarchyGroupList),
             get(directory::list_nodes),

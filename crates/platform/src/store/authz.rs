@@ -69,6 +69,12 @@ pub enum AuthzWrite {
         name: String,
         parent: Option<i64>,
     },
+    /// Lists a migrated legacy viewer for review (replacing an earlier listing of the same pair).
+    ListForReview {
+        user: i64,
+        project: i64,
+        migrated_to: ProjectRole,
+    },
     /// Several writes in one transaction: all land or none (legacy imports).
     Batch(Vec<AuthzWrite>),
 }
@@ -83,6 +89,8 @@ pub trait AuthzStore: Send + Sync {
     fn asset(&self, org: i64, id: i64) -> ApiResult<Option<AssetRow>>;
     /// Applies one write; returns the id of the entity written.
     fn authz_write(&self, ctx: &WriteCtx, write: &AuthzWrite) -> ApiResult<Value>;
+    /// The migrated legacy viewers to review, with what each was set to since.
+    fn legacy_review(&self, org: i64) -> ApiResult<Vec<LegacyReviewEntry>>;
 }
 
 fn grantee_parts(g: Grantee) -> (&'static str, i64) {
@@ -343,6 +351,34 @@ impl AuthzStore for SqliteStore {
     fn authz_write(&self, ctx: &WriteCtx, write: &AuthzWrite) -> ApiResult<Value> {
         self.write(ctx, |tx, journal| apply(tx, journal, ctx, write))
     }
+
+    fn legacy_review(&self, org: i64) -> ApiResult<Vec<LegacyReviewEntry>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT user_id, project_id, migrated_to, resolved_to FROM legacy_review
+                 WHERE org_id = ?1 ORDER BY project_id, user_id",
+            )?;
+            let rows = stmt.query_map([org], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (user, project, migrated_to, resolved_to) = row?;
+                out.push(LegacyReviewEntry {
+                    user,
+                    project,
+                    migrated_to: ProjectRole::parse(&migrated_to).unwrap_or(ProjectRole::Viewer),
+                    resolved_to,
+                });
+            }
+            Ok(out)
+        })
+    }
 }
 
 /// What a grant is on.
@@ -584,14 +620,39 @@ fn apply(
             project,
             grantee,
             role,
-        } => set_grant(
-            tx,
-            journal,
-            org,
-            GrantOn::Project(*project),
-            *grantee,
-            role.map(ProjectRole::name),
-        ),
+        } => {
+            let after = set_grant(
+                tx,
+                journal,
+                org,
+                GrantOn::Project(*project),
+                *grantee,
+                role.map(ProjectRole::name),
+            )?;
+            // A reviewed legacy viewer: remember what the administrator chose.
+            if let Grantee::User(user) = grantee {
+                tx.execute(
+                    "UPDATE legacy_review SET resolved_to = ?1 WHERE org_id = ?2 AND project_id = ?3 AND user_id = ?4",
+                    params![role.map_or("none", ProjectRole::name), org, project, user.0],
+                )?;
+            }
+            Ok(after)
+        }
+        AuthzWrite::ListForReview {
+            user,
+            project,
+            migrated_to,
+        } => {
+            tx.execute(
+                "DELETE FROM legacy_review WHERE org_id = ?1 AND project_id = ?2 AND user_id = ?3",
+                params![org, project, user],
+            )?;
+            tx.execute(
+                "INSERT INTO legacy_review (org_id, user_id, project_id, migrated_to) VALUES (?1, ?2, ?3, ?4)",
+                params![org, user, project, migrated_to.name()],
+            )?;
+            Ok(Value::Null)
+        }
         AuthzWrite::CreateAsset {
             project,
             kind,
