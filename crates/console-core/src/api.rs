@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use steward_wire::{AuditEntry, CreateKey, CreatedKey, LegacyReviewRow};
 use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, WhoAmI};
 use url::Url;
 
@@ -132,6 +133,21 @@ impl ApiClient {
     pub async fn sign_out(&self) -> CoreResult<()> {
         let reply = self.send(Method::DELETE, "/session", None, &[]).await?;
         into_result::<Value>(reply).map(drop)
+    }
+
+    /// `POST /api-keys`: the answer carries the key's secret, this once.
+    pub async fn create_key(&self, body: &CreateKey) -> CoreResult<CreatedKey> {
+        self.call(Method::POST, "/api-keys", Some(&to_value(body)?)).await
+    }
+
+    /// `GET /audit?…`: one page, newest first; `query` is already URL-encoded.
+    pub async fn audit(&self, query: &str) -> CoreResult<Vec<AuditEntry>> {
+        self.call(Method::GET, &format!("/audit?{query}"), None).await
+    }
+
+    /// `GET /legacy-review`: the migrated legacy viewers to review.
+    pub async fn legacy_review(&self) -> CoreResult<Vec<LegacyReviewRow>> {
+        self.call(Method::GET, "/legacy-review", None).await
     }
 
     pub async fn changes(&self, since: i64, limit: u32) -> CoreResult<ChangesBody> {

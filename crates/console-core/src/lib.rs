@@ -2,6 +2,7 @@
 //! per-profile cache, sync from the change feed, the offline outbox, and every view's data.
 //! Testable headless against a real stewardd; the desktop app only adapts it.
 
+pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod console;
