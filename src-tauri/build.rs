@@ -26,6 +26,13 @@ const COMMANDS: &[&str] = &[
     "outbox",
     "replay",
     "resolve",
+    "groups",
+    "project_members",
+    "asset_grants",
+    "workforces",
+    "preview_change",
+    "submit_change",
+    "invite",
 ];
 
 /// The built UI that `generate_context!` embeds (`build.frontendDist`).

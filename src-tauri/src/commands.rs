@@ -3,6 +3,8 @@
 //! so they run on Tauri's worker threads, never on the window's (unlocking derives a key with
 //! argon2id, and the keyring answers over D-Bus).
 
+pub mod directory;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

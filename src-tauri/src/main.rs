@@ -57,6 +57,13 @@ fn run() -> tauri::Result<()> {
             commands::outbox,
             commands::replay,
             commands::resolve,
+            commands::directory::groups,
+            commands::directory::project_members,
+            commands::directory::asset_grants,
+            commands::directory::workforces,
+            commands::directory::preview_change,
+            commands::directory::submit_change,
+            commands::directory::invite,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
 }

@@ -9,18 +9,24 @@ import { EffectiveMatrixView } from "./views/EffectiveMatrixView";
 import { PeopleView } from "./views/PeopleView";
 import { ExplainerView } from "./views/ExplainerView";
 import { OutboxView } from "./views/OutboxView";
+import { AssetsView } from "./views/AssetsView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
 
+/** The views in nav order, grouped; `key` is the Alt+digit shortcut (the first five views keep
+ *  theirs). Arrow keys move through the tabs in this order. */
 const TABS = [
-  { id: "roles", label: "Role matrix" },
-  { id: "effective", label: "Effective access" },
-  { id: "people", label: "People" },
-  { id: "explain", label: "Why / why not" },
-  { id: "changes", label: "Changes" },
+  { id: "roles", label: "Role matrix", group: "Access", key: 1 },
+  { id: "effective", label: "Effective access", group: "Access", key: 2 },
+  { id: "explain", label: "Why / why not", group: "Access", key: 4 },
+  { id: "people", label: "People", group: "Directory", key: 3 },
+  { id: "assets", label: "Assets", group: "Directory", key: null },
+  { id: "changes", label: "Changes", group: "Changes", key: 5 },
 ] as const;
 
 type TabId = (typeof TABS)[number]["id"];
+
+const TAB_GROUPS = [...new Set(TABS.map((t) => t.group))];
 
 /** How often the console pulls the change feed (and sends queued changes) on its own. */
 const SYNC_EVERY_MS = 2 * 60 * 1000;
@@ -95,7 +101,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
     // Alt+1 … Alt+5 switch views from anywhere.
     const onKey = (e: globalThis.KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
-      const index = Number(e.key) - 1;
+      const index = TABS.findIndex((t) => t.key !== null && t.key === Number(e.key));
       const target = TABS[index];
       if (target) {
         e.preventDefault();
@@ -184,30 +190,39 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
       )}
 
       <nav className="tabs" role="tablist" aria-label="Views">
-        {TABS.map((t, i) => (
-          <button
-            key={t.id}
-            ref={(el) => {
-              tabRefs.current[i] = el;
-            }}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            data-testid={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            aria-keyshortcuts={`Alt+${i + 1}`}
-            title={`Alt+${i + 1}`}
-            tabIndex={tab === t.id ? 0 : -1}
-            className={tab === t.id ? "active" : ""}
-            onClick={() => setTab(t.id)}
-            onKeyDown={(e) => onTabKey(e, i)}
-          >
-            {t.label}
-            {t.id === "changes" && age.pending + age.conflicts > 0 && (
-              <span className="count">{age.pending + age.conflicts}</span>
+        {TAB_GROUPS.map((group) => (
+          <div key={group} className="tab-group" role="presentation">
+            <span className="tab-group-label" aria-hidden="true">
+              {group}
+            </span>
+            {TABS.map((t, i) =>
+              t.group !== group ? null : (
+                <button
+                  key={t.id}
+                  ref={(el) => {
+                    tabRefs.current[i] = el;
+                  }}
+                  type="button"
+                  role="tab"
+                  id={`tab-${t.id}`}
+                  data-testid={`tab-${t.id}`}
+                  aria-selected={tab === t.id}
+                  aria-controls={`panel-${t.id}`}
+                  aria-keyshortcuts={t.key !== null ? `Alt+${t.key}` : undefined}
+                  title={t.key !== null ? `Alt+${t.key}` : undefined}
+                  tabIndex={tab === t.id ? 0 : -1}
+                  className={tab === t.id ? "active" : ""}
+                  onClick={() => setTab(t.id)}
+                  onKeyDown={(e) => onTabKey(e, i)}
+                >
+                  {t.label}
+                  {t.id === "changes" && age.pending + age.conflicts > 0 && (
+                    <span className="count">{age.pending + age.conflicts}</span>
+                  )}
+                </button>
+              ),
             )}
-          </button>
+          </div>
         ))}
       </nav>
 
@@ -216,6 +231,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
         {tab === "effective" && <EffectiveMatrixView ageText={ageText} />}
         {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
         {tab === "explain" && <ExplainerView ageText={ageText} />}
+        {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
         {tab === "changes" && <OutboxView ageText={ageText} onSend={() => runSync()} sending={sync.isPending} />}
       </main>
 

@@ -4,14 +4,19 @@
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { IpcError as IpcErrorBody } from "./bindings/IpcError";
 import type { ActionOption } from "./bindings/ActionOption";
+import type { AssetRow } from "./bindings/AssetRow";
 import type { AssetView } from "./bindings/AssetView";
+import type { ChangeRequest } from "./bindings/ChangeRequest";
 import type { EffectiveMatrix } from "./bindings/EffectiveMatrix";
 import type { Explanation } from "./bindings/Explanation";
+import type { GroupRow } from "./bindings/GroupRow";
+import type { Invitation } from "./bindings/Invitation";
 import type { OutboxEntry } from "./bindings/OutboxEntry";
 import type { OutboxItem } from "./bindings/OutboxItem";
 import type { PersonRow } from "./bindings/PersonRow";
 import type { PreviewLine } from "./bindings/PreviewLine";
 import type { Profile } from "./bindings/Profile";
+import type { ProjectRow } from "./bindings/ProjectRow";
 import type { ProjectView } from "./bindings/ProjectView";
 import type { ReplayReport } from "./bindings/ReplayReport";
 import type { Resolution } from "./bindings/Resolution";
@@ -19,6 +24,7 @@ import type { RoleMatrix } from "./bindings/RoleMatrix";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import type { SyncReport } from "./bindings/SyncReport";
 import type { Welcome } from "./bindings/Welcome";
+import type { WorkforceRow } from "./bindings/WorkforceRow";
 
 /** Codes the UI treats specially; any other code is shown with its message. */
 export type KnownCode =
@@ -157,4 +163,11 @@ export const api = {
   outbox: () => call<OutboxEntry[]>("outbox"),
   replay: () => call<ReplayReport>("replay"),
   resolve: (id: number, resolution: Resolution) => call<ReplayReport>("resolve", { id, resolution }),
+  groups: () => call<GroupRow[]>("groups"),
+  projectMembers: () => call<ProjectRow[]>("project_members"),
+  assetGrants: () => call<AssetRow[]>("asset_grants"),
+  workforces: () => call<WorkforceRow[]>("workforces"),
+  previewChange: (change: ChangeRequest) => call<PreviewLine[]>("preview_change", { change }),
+  submitChange: (change: ChangeRequest) => call<OutboxItem>("submit_change", { change }),
+  invite: (email: string, role: string) => call<Invitation>("invite", { email, role }),
 };

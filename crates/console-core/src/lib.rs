@@ -5,7 +5,10 @@
 pub mod admin;
 pub mod api;
 pub mod cache;
+pub mod changes;
 pub mod console;
+pub mod csv;
+pub mod directory;
 pub mod error;
 pub mod outbox;
 pub mod profiles;
@@ -13,6 +16,7 @@ pub mod secrets;
 pub mod vault;
 pub mod views;
 
+pub use changes::{ChangeRequest, GranteeRef};
 pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncReport};
 pub use error::{CoreError, CoreResult, IpcError};
 pub use outbox::{OutboxItem, OutboxState, Resolution};

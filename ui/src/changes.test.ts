@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { granteeKey, outcomeMessage, parseGrantee } from "./changes";
+import type { OutboxItem } from "./bindings/OutboxItem";
+
+const item = (state: OutboxItem["state"], error: string | null = null): OutboxItem => ({
+  id: 1,
+  change: {},
+  base_version: 1,
+  state,
+  error,
+  server: null,
+  created_at: 0,
+});
+
+describe("grantee keys", () => {
+  it("round-trip people and groups", () => {
+    expect(granteeKey({ kind: "user", id: 4 })).toBe("user:4");
+    expect(parseGrantee("user:4")).toEqual({ kind: "user", id: 4 });
+    expect(parseGrantee(granteeKey({ kind: "group", id: 12 }))).toEqual({ kind: "group", id: 12 });
+  });
+  it("refuse anything else", () => {
+    expect(parseGrantee("")).toBeNull();
+    expect(parseGrantee("key:1")).toBeNull();
+    expect(parseGrantee("user:")).toBeNull();
+    expect(parseGrantee("user:1:2")).toBeNull();
+  });
+});
+
+describe("outcome of a submitted change", () => {
+  it("says saved when the platform took it", () => {
+    expect(outcomeMessage(undefined, "Saved.")).toBe("Saved.");
+  });
+  it("says queued, contested or refused otherwise", () => {
+    expect(outcomeMessage(item("pending"), "Saved.")).toMatch(/^Queued/);
+    expect(outcomeMessage(item("conflict"), "Saved.")).toMatch(/Both sides are in Changes/);
+    expect(outcomeMessage(item("failed", "last_owner: no"), "Saved.")).toContain("last_owner: no");
+  });
+});
