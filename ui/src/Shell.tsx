@@ -10,6 +10,9 @@ import { PeopleView } from "./views/PeopleView";
 import { ExplainerView } from "./views/ExplainerView";
 import { OutboxView } from "./views/OutboxView";
 import { AssetsView } from "./views/AssetsView";
+import { AuditView } from "./views/AuditView";
+import { KeysView } from "./views/KeysView";
+import { LegacyView } from "./views/LegacyView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
 
@@ -21,6 +24,9 @@ const TABS = [
   { id: "explain", label: "Why / why not", group: "Access", key: 4 },
   { id: "people", label: "People", group: "Directory", key: 3 },
   { id: "assets", label: "Assets", group: "Directory", key: null },
+  { id: "keys", label: "API keys", group: "Administration", key: null },
+  { id: "audit", label: "Audit log", group: "Administration", key: null },
+  { id: "legacy", label: "Legacy review", group: "Administration", key: null },
   { id: "changes", label: "Changes", group: "Changes", key: 5 },
 ] as const;
 
@@ -232,6 +238,9 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
         {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
         {tab === "explain" && <ExplainerView ageText={ageText} />}
         {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
+        {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
+        {tab === "audit" && <AuditView />}
+        {tab === "legacy" && <LegacyView ageText={ageText} online={age.online} />}
         {tab === "changes" && <OutboxView ageText={ageText} onSend={() => runSync()} sending={sync.isPending} />}
       </main>
 

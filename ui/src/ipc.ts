@@ -3,6 +3,14 @@
 
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { IpcError as IpcErrorBody } from "./bindings/IpcError";
+import type { AuditFilter } from "./bindings/AuditFilter";
+import type { AuditPage } from "./bindings/AuditPage";
+import type { CreatedKeyView } from "./bindings/CreatedKeyView";
+import type { KeyDraft } from "./bindings/KeyDraft";
+import type { KeyView } from "./bindings/KeyView";
+import type { LegacyReview } from "./bindings/LegacyReview";
+import type { PermissionTree } from "./bindings/PermissionTree";
+import type { ScopeOption } from "./bindings/ScopeOption";
 import type { ActionOption } from "./bindings/ActionOption";
 import type { AssetRow } from "./bindings/AssetRow";
 import type { AssetView } from "./bindings/AssetView";
@@ -170,4 +178,22 @@ export const api = {
   previewChange: (change: ChangeRequest) => call<PreviewLine[]>("preview_change", { change }),
   submitChange: (change: ChangeRequest) => call<OutboxItem>("submit_change", { change }),
   invite: (email: string, role: string) => call<Invitation>("invite", { email, role }),
+  // API keys, audit log, legacy review (src-tauri/src/commands/admin.rs).
+  permissionTree: () => call<PermissionTree>("permission_tree"),
+  keys: () => call<KeyView[]>("keys"),
+  keyScopes: () => call<ScopeOption[]>("key_scopes"),
+  importKeyJson: (text: string) => call<string[]>("import_key_json", { text }),
+  exportKeyJson: (permissions: string[]) => call<string>("export_key_json", { permissions }),
+  createKey: (draft: KeyDraft) => call<CreatedKeyView>("create_key", { draft }),
+  disableKey: (id: number) => call<KeyView>("disable_key", { id }),
+  enableKey: (id: number) => call<KeyView>("enable_key", { id }),
+  revokeKey: (id: number) => call<KeyView>("revoke_key", { id }),
+  setKeyPermissions: (id: number, permissions: string[]) =>
+    call<OutboxItem>("set_key_permissions", { id, permissions }),
+  audit: (filter: AuditFilter) => call<AuditPage>("audit", { filter }),
+  legacyReview: () => call<LegacyReview>("legacy_review"),
+  previewLegacyChoice: (user: number, project: number, role: string) =>
+    call<PreviewLine[]>("preview_legacy_choice", { user, project, role }),
+  applyLegacyChoice: (user: number, project: number, role: string) =>
+    call<OutboxItem>("apply_legacy_choice", { user, project, role }),
 };
