@@ -3,6 +3,7 @@
 //! so they run on Tauri's worker threads, never on the window's (unlocking derives a key with
 //! argon2id, and the keyring answers over D-Bus).
 
+pub mod admin;
 pub mod directory;
 
 use std::path::PathBuf;
@@ -15,13 +16,10 @@ use steward_console_core::views::{
 };
 use steward_console_core::{
     Console, CoreError, IpcError, OutboxItem, PreviewLine, Profile, ReplayReport, Resolution, SessionInfo,
-    SyncReport,
+    SyncProgress, SyncReport, TotpSetup,
 };
 use steward_model::{Action, AssetId, Change, OrgRole, Principal, ProjectId, Resource, UserId};
 use tauri::{AppHandle, Emitter, Manager, State};
-
-/// The idle lock when the environment sets none: the platform's default idle timeout.
-const DEFAULT_IDLE_LOCK_SECONDS: u32 = 30 * 60;
 
 /// The event carrying the change-feed cursor while a sync runs.
 pub const SYNC_PROGRESS: &str = "sync-progress";
@@ -35,7 +33,10 @@ pub struct AppState {
     platform_url: Option<String>,
     email: Option<String>,
     password: Option<String>,
-    idle_lock_seconds: u32,
+    /// The demo signs in at once with the prefilled login.
+    auto_sign_in: bool,
+    /// Tests shorten the idle lock; otherwise the org's setting applies.
+    idle_lock_override: Option<u32>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -59,17 +60,17 @@ impl AppState {
             Some(dir) => PathBuf::from(dir),
             None => app.path().app_data_dir()?,
         };
-        let idle_lock_seconds = env("STEWARD_IDLE_LOCK_SECONDS")
+        let idle_lock_override = env("STEWARD_IDLE_LOCK_SECONDS")
             .and_then(|v| v.parse().ok())
-            .filter(|s| *s > 0)
-            .unwrap_or(DEFAULT_IDLE_LOCK_SECONDS);
+            .filter(|s| *s > 0);
         Ok(AppState {
             console: Console::new(data_dir, Arc::new(KeyringStore)),
             keyring: Mutex::new(probe_keyring()),
             platform_url: env("STEWARD_PLATFORM_URL"),
             email: env("STEWARD_DEMO_EMAIL"),
             password: env("STEWARD_DEMO_PASSWORD"),
-            idle_lock_seconds,
+            auto_sign_in: env("STEWARD_AUTO_SIGN_IN").is_some_and(|v| v == "1"),
+            idle_lock_override,
         })
     }
 
@@ -127,13 +128,21 @@ pub async fn welcome(state: State<'_, AppState>) -> Reply<Welcome> {
         email: state.email.clone(),
         password: state.password.clone(),
         keyring,
-        idle_lock_seconds: state.idle_lock_seconds,
+        auto_sign_in: state.auto_sign_in,
+        idle_lock_seconds: state.idle_lock_override,
         session: state.console.session().ok(),
     })
 }
 
+fn progress(app: &AppHandle) -> impl FnMut(SyncProgress) + '_ {
+    move |p| {
+        let _ = app.emit(SYNC_PROGRESS, p);
+    }
+}
+
 #[tauri::command]
 pub async fn sign_in(
+    app: AppHandle,
     state: State<'_, AppState>,
     url: String,
     email: String,
@@ -147,7 +156,27 @@ pub async fn sign_in(
     let totp = totp.filter(|t| !t.trim().is_empty());
     state
         .console
-        .sign_in(&url, &email, &password, totp)
+        .sign_in_with_progress(&url, &email, &password, totp, progress(&app))
+        .await
+        .map_err(err)
+}
+
+/// The authenticator set-up when sign-in answered `totp_enrolment_required`.
+#[tauri::command]
+pub async fn begin_totp_enrolment(state: State<'_, AppState>) -> Reply<TotpSetup> {
+    state.console.begin_totp_enrolment().await.map_err(err)
+}
+
+#[tauri::command]
+pub async fn confirm_totp_enrolment(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    code: String,
+    password: String,
+) -> Reply<SessionInfo> {
+    state
+        .console
+        .confirm_totp_enrolment(&code, &password, progress(&app))
         .await
         .map_err(err)
 }
@@ -170,9 +199,7 @@ pub async fn session(state: State<'_, AppState>) -> Reply<SessionInfo> {
 pub async fn sync(app: AppHandle, state: State<'_, AppState>) -> Reply<SyncReport> {
     state
         .console
-        .sync(|cursor| {
-            let _ = app.emit(SYNC_PROGRESS, cursor);
-        })
+        .sync(progress(&app))
         .await
         .map_err(err)
 }

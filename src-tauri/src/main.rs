@@ -31,6 +31,8 @@ fn run() -> tauri::Result<()> {
                 .build(),
         )
         .plugin(tauri_plugin_window_state::Builder::new().build())
+        // The save dialog of the CSV exports; only Rust opens it (see commands::directory).
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let state = commands::AppState::new(app.handle())?;
             app.manage(state);
@@ -39,6 +41,8 @@ fn run() -> tauri::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::welcome,
             commands::sign_in,
+            commands::begin_totp_enrolment,
+            commands::confirm_totp_enrolment,
             commands::open_offline,
             commands::session,
             commands::sync,
@@ -57,6 +61,20 @@ fn run() -> tauri::Result<()> {
             commands::outbox,
             commands::replay,
             commands::resolve,
+            commands::admin::permission_tree,
+            commands::admin::keys,
+            commands::admin::key_scopes,
+            commands::admin::import_key_json,
+            commands::admin::export_key_json,
+            commands::admin::create_key,
+            commands::admin::disable_key,
+            commands::admin::enable_key,
+            commands::admin::revoke_key,
+            commands::admin::set_key_permissions,
+            commands::admin::audit,
+            commands::admin::legacy_review,
+            commands::admin::preview_legacy_choice,
+            commands::admin::apply_legacy_choice,
             commands::directory::groups,
             commands::directory::project_members,
             commands::directory::asset_grants,
@@ -64,6 +82,7 @@ fn run() -> tauri::Result<()> {
             commands::directory::preview_change,
             commands::directory::submit_change,
             commands::directory::invite,
+            commands::directory::export_csv,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
 }

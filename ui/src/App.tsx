@@ -70,7 +70,9 @@ export function App() {
     [dropData],
   );
 
-  const idleSeconds = welcome.data?.idle_lock_seconds ?? 30 * 60;
+  // The org's idle timeout (as of the last sign-in) locks the window; tests may shorten it.
+  const orgIdle = phase.kind === "open" ? phase.session.idle_lock_seconds : null;
+  const idleSeconds = welcome.data?.idle_lock_seconds ?? orgIdle ?? 30 * 60;
   useIdleLock(idleSeconds, phase.kind === "open", () => {
     void lock();
   });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { listen } from "@tauri-apps/api/event";
+import { useSyncProgress } from "./views/SyncBar";
+import { syncWords } from "./progress";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import { api, describeError, IpcError, isSessionEnded, toIpcError } from "./ipc";
 import { formatDataAge, formatQueue, isStale } from "./format";
@@ -13,6 +14,10 @@ import { AssetsView } from "./views/AssetsView";
 import { AuditView } from "./views/AuditView";
 import { KeysView } from "./views/KeysView";
 import { LegacyView } from "./views/LegacyView";
+import { GroupsView } from "./views/GroupsView";
+import { ProjectsView } from "./views/ProjectsView";
+import { WhoCanView } from "./views/WhoCanView";
+import { WorkforceView } from "./views/WorkforceView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
 
@@ -22,7 +27,11 @@ const TABS = [
   { id: "roles", label: "Role matrix", group: "Access", key: 1 },
   { id: "effective", label: "Effective access", group: "Access", key: 2 },
   { id: "explain", label: "Why / why not", group: "Access", key: 4 },
+  { id: "whocan", label: "Who can", group: "Access", key: null },
+  { id: "workforces", label: "Workforces", group: "Access", key: null },
   { id: "people", label: "People", group: "Directory", key: 3 },
+  { id: "groups", label: "Groups", group: "Directory", key: null },
+  { id: "projects", label: "Projects", group: "Directory", key: null },
   { id: "assets", label: "Assets", group: "Directory", key: null },
   { id: "keys", label: "API keys", group: "Administration", key: null },
   { id: "audit", label: "Audit log", group: "Administration", key: null },
@@ -48,7 +57,6 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
   const queryClient = useQueryClient();
   const [tab, setTab] = useState<TabId>("roles");
   const [now, setNow] = useState(() => new Date());
-  const [progress, setProgress] = useState<number | null>(null);
   const [syncError, setSyncError] = useState<IpcError | null>(null);
   const [confirmForget, setConfirmForget] = useState(false);
   const tabRefs = useRef<Array<HTMLButtonElement | null>>([]);
@@ -66,16 +74,8 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
     return () => window.clearInterval(t);
   }, []);
 
-  useEffect(() => {
-    const unlisten = listen<number>("sync-progress", (e) => setProgress(e.payload));
-    return () => {
-      void unlisten.then((f) => f());
-    };
-  }, []);
-
   const sync = useMutation({
     mutationFn: async () => {
-      setProgress(null);
       const before = await api.session();
       if (before.age.pending > 0) {
         try {
@@ -90,10 +90,10 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
     onSuccess: () => setSyncError(null),
     onError: (raw) => setSyncError(toIpcError(raw)),
     onSettled: () => {
-      setProgress(null);
       void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
     },
-  });
+  });  const progress = useSyncProgress(sync.isPending);
+
   const runSync = sync.mutate;
 
   useEffect(() => {
@@ -167,7 +167,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
           )}
           {sync.isPending && (
             <span className="syncing" data-testid="syncing">
-              Syncing{progress !== null ? ` · feed position ${progress}` : "…"}
+              {syncWords(progress)}
             </span>
           )}
         </div>
@@ -237,6 +237,10 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
         {tab === "effective" && <EffectiveMatrixView ageText={ageText} />}
         {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
         {tab === "explain" && <ExplainerView ageText={ageText} />}
+        {tab === "whocan" && <WhoCanView ageText={ageText} />}
+        {tab === "workforces" && <WorkforceView ageText={ageText} />}
+        {tab === "groups" && <GroupsView ageText={ageText} online={age.online} />}
+        {tab === "projects" && <ProjectsView ageText={ageText} online={age.online} />}
         {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
         {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
         {tab === "audit" && <AuditView />}

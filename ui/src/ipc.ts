@@ -31,6 +31,7 @@ import type { Resolution } from "./bindings/Resolution";
 import type { RoleMatrix } from "./bindings/RoleMatrix";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import type { SyncReport } from "./bindings/SyncReport";
+import type { TotpSetup } from "./bindings/TotpSetup";
 import type { Welcome } from "./bindings/Welcome";
 import type { WorkforceRow } from "./bindings/WorkforceRow";
 
@@ -45,6 +46,7 @@ export type KnownCode =
   | "bad_credentials"
   | "invalid_credentials"
   | "totp_required"
+  | "totp_enrolment_required"
   | "version_conflict"
   | "insecure_url"
   | "unknown_profile"
@@ -111,6 +113,8 @@ export function describeError(e: IpcError): string {
       return "The email or password is not right.";
     case "totp_required":
       return "This organization requires a code from your authenticator app.";
+    case "totp_enrolment_required":
+      return "This organization requires two-step verification: set up an authenticator app to finish signing in.";
     case "version_conflict":
       return "Someone changed this on the platform meanwhile. Both sides are shown in Changes.";
     case "insecure_url":
@@ -150,6 +154,9 @@ export const api = {
   welcome: () => call<Welcome>("welcome"),
   signIn: (args: { url: string; email: string; password: string; totp: string | null }) =>
     call<SessionInfo>("sign_in", args),
+  beginTotpEnrolment: () => call<TotpSetup>("begin_totp_enrolment"),
+  confirmTotpEnrolment: (code: string, password: string) =>
+    call<SessionInfo>("confirm_totp_enrolment", { code, password }),
   openOffline: (profileId: string, password: string) =>
     call<SessionInfo>("open_offline", { profileId, password }),
   session: () => call<SessionInfo>("session"),
@@ -178,6 +185,7 @@ export const api = {
   previewChange: (change: ChangeRequest) => call<PreviewLine[]>("preview_change", { change }),
   submitChange: (change: ChangeRequest) => call<OutboxItem>("submit_change", { change }),
   invite: (email: string, role: string) => call<Invitation>("invite", { email, role }),
+  exportCsv: (kind: "role_assignments" | "effective_matrix") => call<string | null>("export_csv", { kind }),
   // API keys, audit log, legacy review (src-tauri/src/commands/admin.rs).
   permissionTree: () => call<PermissionTree>("permission_tree"),
   keys: () => call<KeyView[]>("keys"),

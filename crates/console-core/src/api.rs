@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use steward_wire::{AuditEntry, CreateKey, CreatedKey, LegacyReviewRow};
-use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, WhoAmI};
+use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, TotpConfirm, TotpEnrolment, UserRow, WhoAmI};
 use url::Url;
 
 use crate::error::{CoreError, CoreResult};
@@ -157,6 +157,17 @@ impl ApiClient {
             None,
         )
         .await
+    }
+
+    /// Starts TOTP enrolment for the signed-in person: the authenticator's `otpauth://` URI.
+    pub async fn totp_enrol(&self) -> CoreResult<TotpEnrolment> {
+        self.call(Method::POST, "/session/totp", None).await
+    }
+
+    /// Confirms enrolment with a first code; an enrolment-only session becomes a full one.
+    pub async fn totp_confirm(&self, code: &str) -> CoreResult<UserRow> {
+        let body = to_value(&TotpConfirm { code: code.to_owned() })?;
+        self.call(Method::POST, "/session/totp/confirm", Some(&body)).await
     }
 }
 

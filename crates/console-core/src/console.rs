@@ -20,6 +20,8 @@ use crate::views::{self, DataAge, EffectiveMatrix, RoleMatrix};
 
 const TOKEN: &str = "session-token";
 const PAGE: u32 = 1000;
+/// Cache meta key: the org's idle timeout in minutes, as of the last sign-in.
+const IDLE_MINUTES: &str = "idle_timeout_minutes";
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -44,6 +46,60 @@ pub struct SessionInfo {
     pub user_id: Option<i64>,
     pub online: bool,
     pub age: DataAge,
+    /// The org's idle timeout as of the last sign-in: the window locks after this long idle.
+    #[ts(type = "number | null")]
+    pub idle_lock_seconds: Option<u32>,
+}
+
+/// How far a sync is: the cursor reached and the platform's newest change when the page came.
+#[derive(Clone, Copy, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct SyncProgress {
+    #[ts(type = "number")]
+    pub cursor: i64,
+    #[ts(type = "number")]
+    pub head: i64,
+}
+
+/// What an authenticator app needs to enrol: shown once, while enrolling, never stored.
+#[derive(Clone, Debug, Serialize, TS)]
+#[ts(export)]
+pub struct TotpSetup {
+    pub otpauth_uri: String,
+    /// The base32 secret, for typing into an app that cannot scan.
+    pub secret: String,
+    /// The URI as a QR code (an SVG document).
+    pub qr_svg: String,
+}
+
+impl TotpSetup {
+    fn new(otpauth_uri: String) -> CoreResult<TotpSetup> {
+        let secret = url::Url::parse(&otpauth_uri)
+            .ok()
+            .and_then(|u| u.query_pairs().find(|(k, _)| k == "secret").map(|(_, v)| v.into_owned()))
+            .unwrap_or_default();
+        let code = qrcode::QrCode::new(otpauth_uri.as_bytes())
+            .map_err(|e| CoreError::Invalid(format!("the enrolment URI does not fit a QR code: {e}")))?;
+        let qr_svg = code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build();
+        Ok(TotpSetup {
+            otpauth_uri,
+            secret,
+            qr_svg,
+        })
+    }
+}
+
+/// A sign-in waiting for TOTP enrolment: its enrolment-only session, in memory only.
+struct Enrolling {
+    api: ApiClient,
+    base: url::Url,
+    email: String,
+    token: String,
+    user: UserRow,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
@@ -75,6 +131,7 @@ pub struct Console {
     profiles: Profiles,
     secrets: Arc<dyn SecretStore>,
     open: Mutex<Option<Open>>,
+    enrolling: Mutex<Option<Enrolling>>,
 }
 
 impl Console {
@@ -83,6 +140,7 @@ impl Console {
             profiles: Profiles::new(data_dir),
             secrets,
             open: Mutex::new(None),
+            enrolling: Mutex::new(None),
         }
     }
 
@@ -111,10 +169,90 @@ impl Console {
         password: &str,
         totp: Option<String>,
     ) -> CoreResult<SessionInfo> {
+        self.sign_in_with_progress(url, email, password, totp, |_| {}).await
+    }
+
+    /// `sign_in`, with `progress` following the first sync. When the org requires TOTP and the
+    /// person has none yet, this fails with `totp_enrolment_required` and keeps the
+    /// enrolment-only session in memory for `begin_totp_enrolment`/`confirm_totp_enrolment`.
+    pub async fn sign_in_with_progress(
+        &self,
+        url: &str,
+        email: &str,
+        password: &str,
+        totp: Option<String>,
+        progress: impl FnMut(SyncProgress),
+    ) -> CoreResult<SessionInfo> {
         let base = check_platform_url(url)?;
         let api = ApiClient::new(base.clone())?;
         let signed = api.sign_in(email, password, totp).await?;
         let api = api.with_token(signed.token.clone());
+        if signed.must_enrol_totp {
+            *self.enrolling()? = Some(Enrolling {
+                api,
+                base,
+                email: email.trim().to_owned(),
+                token: signed.token,
+                user: signed.user,
+            });
+            return Err(CoreError::TotpEnrolmentRequired);
+        }
+        self.finish_sign_in(api, &base, email, password, &signed.token, &signed.user, progress)
+            .await
+    }
+
+    fn enrolling(&self) -> CoreResult<MutexGuard<'_, Option<Enrolling>>> {
+        self.enrolling
+            .lock()
+            .map_err(|_| CoreError::Cache("console state poisoned".into()))
+    }
+
+    /// The authenticator set-up for the person whose sign-in asked for enrolment.
+    pub async fn begin_totp_enrolment(&self) -> CoreResult<TotpSetup> {
+        let api = self.enrolling()?.as_ref().map(|e| e.api.clone()).ok_or(CoreError::NotSignedIn)?;
+        let enrolment = api.totp_enrol().await?;
+        TotpSetup::new(enrolment.otpauth_uri)
+    }
+
+    /// Confirms enrolment with the first code, then finishes signing in with the password.
+    pub async fn confirm_totp_enrolment(
+        &self,
+        code: &str,
+        password: &str,
+        progress: impl FnMut(SyncProgress),
+    ) -> CoreResult<SessionInfo> {
+        let pending = self.enrolling()?.take().ok_or(CoreError::NotSignedIn)?;
+        match pending.api.totp_confirm(code.trim()).await {
+            Ok(_) => {}
+            Err(e) => {
+                // A wrong code can be typed again.
+                *self.enrolling()? = Some(pending);
+                return Err(e);
+            }
+        }
+        self.finish_sign_in(
+            pending.api,
+            &pending.base,
+            &pending.email,
+            password,
+            &pending.token,
+            &pending.user,
+            progress,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)] // Each is one fact of the sign-in; a struct would only rename them.
+    async fn finish_sign_in(
+        &self,
+        api: ApiClient,
+        base: &url::Url,
+        email: &str,
+        password: &str,
+        token: &str,
+        user: &UserRow,
+        progress: impl FnMut(SyncProgress),
+    ) -> CoreResult<SessionInfo> {
         let me = api.whoami().await?;
         let platform_url = base.as_str().trim_end_matches('/').to_owned();
         let id = Profile::id_for(&platform_url, email);
@@ -122,7 +260,7 @@ impl Console {
             id: id.clone(),
             platform_url,
             email: email.trim().to_owned(),
-            display_name: signed.user.name.clone(),
+            display_name: user.name.clone(),
             org_name: me.org_name.clone(),
         };
         let key = match self.profiles.wrapped_key(&id)? {
@@ -139,17 +277,18 @@ impl Console {
             None => CacheKey::random()?,
         };
         self.profiles.save(&profile, &vault::wrap(&key, password)?)?;
-        self.secrets.set(&id, TOKEN, &signed.token)?;
+        self.secrets.set(&id, TOKEN, token)?;
         let cache = Cache::open(&self.profiles.cache_path(&id), &key)?;
+        cache.set_meta("user_id", &user.id.to_string())?;
+        cache.set_meta(IDLE_MINUTES, &me.idle_timeout_minutes.to_string())?;
         *self.lock()? = Some(Open {
             profile,
-            user_id: Some(signed.user.id),
+            user_id: Some(user.id),
             cache,
             api,
             online: true,
         });
-        cache_user(self, &signed.user)?;
-        self.sync(|_| {}).await?;
+        self.sync(progress).await?;
         self.session()
     }
 
@@ -186,6 +325,11 @@ impl Console {
                 user_id: open.user_id,
                 online: open.online,
                 age: age(open)?,
+                idle_lock_seconds: open
+                    .cache
+                    .meta(IDLE_MINUTES)?
+                    .and_then(|m| m.parse::<u32>().ok())
+                    .map(|m| m.saturating_mul(60)),
             })
         })
     }
@@ -214,8 +358,8 @@ impl Console {
         self.profiles.remove(profile_id)
     }
 
-    /// Pulls the change feed into the cache, page by page; `progress` gets the cursor.
-    pub async fn sync(&self, mut progress: impl FnMut(i64)) -> CoreResult<SyncReport> {
+    /// Pulls the change feed into the cache, page by page; `progress` follows it.
+    pub async fn sync(&self, mut progress: impl FnMut(SyncProgress)) -> CoreResult<SyncReport> {
         let (api, mut cursor) = self.with_open(|open| Ok((open.api.clone(), open.cache.cursor()?)))?;
         let mut applied = 0u32;
         loop {
@@ -236,7 +380,10 @@ impl Console {
             })?;
             applied += u32::try_from(page.changes.len()).unwrap_or(u32::MAX);
             cursor = page.next;
-            progress(cursor);
+            progress(SyncProgress {
+                cursor,
+                head: page.head.max(cursor),
+            });
             if !page.more {
                 break;
             }
@@ -419,10 +566,6 @@ impl Console {
     pub fn age(&self) -> CoreResult<DataAge> {
         self.with_open(|open| age(open))
     }
-}
-
-fn cache_user(console: &Console, user: &UserRow) -> CoreResult<()> {
-    console.with_open(|open| open.cache.set_meta("user_id", &user.id.to_string()))
 }
 
 fn count(open: &Open, state: OutboxState) -> CoreResult<u32> {

@@ -35,6 +35,8 @@ pub enum CoreError {
     InsecureUrl,
     #[error("no pending change with id {0}")]
     UnknownChange(i64),
+    #[error("this organization requires two-step verification: set up an authenticator app to finish signing in")]
+    TotpEnrolmentRequired,
 }
 
 impl CoreError {
@@ -52,6 +54,7 @@ impl CoreError {
             CoreError::Invalid(_) => "invalid_input".into(),
             CoreError::InsecureUrl => "insecure_url".into(),
             CoreError::UnknownChange(_) => "unknown_change".into(),
+            CoreError::TotpEnrolmentRequired => "totp_enrolment_required".into(),
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod vault;
 pub mod views;
 
 pub use changes::{ChangeRequest, GranteeRef};
-pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncReport};
+pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncProgress, SyncReport, TotpSetup};
 pub use error::{CoreError, CoreResult, IpcError};
 pub use outbox::{OutboxItem, OutboxState, Resolution};
 pub use profiles::Profile;

@@ -423,8 +423,10 @@ pub struct Welcome {
     pub password: Option<String>,
     /// Set when the system keyring does not answer: signing in online needs it.
     pub keyring: Option<IpcError>,
-    /// Lock the window after this long without input.
-    pub idle_lock_seconds: u32,
+    /// Sign in at once with the prefilled login (the local demo).
+    pub auto_sign_in: bool,
+    /// Set when the environment overrides the org's idle timeout (tests).
+    pub idle_lock_seconds: Option<u32>,
     /// The profile already open in this process (the window was reloaded), if any.
     pub session: Option<SessionInfo>,
 }

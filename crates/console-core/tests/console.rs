@@ -327,3 +327,83 @@ async fn the_cache_is_unreadable_without_the_password_and_forget_removes_everyth
     assert!(secrets.get(&profile.id, "session-token").unwrap().is_none());
     assert!(c.profiles().unwrap().is_empty());
 }
+
+/// Signs the demo's owner in over REST and puts the org's settings.
+async fn put_settings(p: &Platform, idle_minutes: i64, require_totp: bool) {
+    let (email, password) = p.login("Olivia Owner");
+    let http = reqwest::Client::new();
+    let signed: Value = http
+        .post(format!("{}/api/v1/session", p.url()))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .put(format!("{}/api/v1/settings", p.url()))
+        .bearer_auth(signed["token"].as_str().unwrap())
+        .json(&serde_json::json!({"idle_timeout_minutes": idle_minutes, "require_totp": require_totp}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_reports_sync_progress_to_the_head_and_takes_the_orgs_idle_timeout() {
+    let p = platform().await;
+    put_settings(&p, 7, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = console(dir.path(), Arc::new(MemoryStore::default()));
+    let (email, password) = p.login("Marco Manager");
+    let mut seen = Vec::new();
+    let session = c
+        .sign_in_with_progress(&p.url(), &email, &password, None, |step| seen.push(step))
+        .await
+        .unwrap();
+    assert_eq!(session.idle_lock_seconds, Some(7 * 60));
+    let last = seen.last().unwrap();
+    assert!(last.head > 0 && last.cursor == last.head, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].cursor <= w[1].cursor), "{seen:?}");
+    // Offline, the last known timeout still applies.
+    c.lock_now().unwrap();
+    let reopened = c.open_offline(&session.profile.id, &password).unwrap();
+    assert_eq!(reopened.idle_lock_seconds, Some(7 * 60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_totp_is_enrolled_from_the_console_then_asked_at_every_sign_in() {
+    let p = platform().await;
+    put_settings(&p, 30, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let c = console(dir.path(), secrets.clone());
+    let (email, password) = p.login("Aisha Bello");
+    let refused = c.sign_in(&p.url(), &email, &password, None).await.unwrap_err();
+    assert_eq!(refused.code(), "totp_enrolment_required");
+    // Nothing was kept of the enrolment-only session.
+    assert!(c.profiles().unwrap().is_empty());
+
+    let setup = c.begin_totp_enrolment().await.unwrap();
+    assert!(setup.qr_svg.contains("<svg"), "{}", &setup.qr_svg[..60]);
+    assert!(!setup.secret.is_empty() && setup.otpauth_uri.contains(&setup.secret));
+    let code = totp_rs::TOTP::from_url_unchecked(&setup.otpauth_uri)
+        .unwrap()
+        .generate_current()
+        .unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let e = c.confirm_totp_enrolment(wrong, &password, |_| {}).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_totp");
+    // The wrong code can be corrected on the same enrolment.
+    let session = c.confirm_totp_enrolment(&code, &password, |_| {}).await.unwrap();
+    assert!(session.online);
+    assert!(secrets.get(&session.profile.id, "session-token").unwrap().is_some());
+    assert!(!c.effective_matrix("").unwrap().rows.is_empty());
+
+    // From now on, signing in asks for a code.
+    let again = Console::new(tempfile::tempdir().unwrap().path(), Arc::new(MemoryStore::default()));
+    let e = again.sign_in(&p.url(), &email, &password, None).await.unwrap_err();
+    assert_eq!(e.code(), "totp_required");
+}

@@ -122,4 +122,7 @@ pub struct ChangesBody {
     pub next: i64,
     /// True when the page was full: ask again with `next` for more.
     pub more: bool,
+    /// The org's newest change when the page was read: how far a first sync has to go.
+    #[serde(default)]
+    pub head: i64,
 }

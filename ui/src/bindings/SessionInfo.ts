@@ -2,4 +2,8 @@
 import type { DataAge } from "./DataAge";
 import type { Profile } from "./Profile";
 
-export type SessionInfo = { profile: Profile, user_id: number | null, online: boolean, age: DataAge, };
+export type SessionInfo = { profile: Profile, user_id: number | null, online: boolean, age: DataAge, 
+/**
+ * The org's idle timeout as of the last sign-in: the window locks after this long idle.
+ */
+idle_lock_seconds: number | null, };

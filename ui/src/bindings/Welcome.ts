@@ -17,9 +17,13 @@ password: string | null,
  */
 keyring: IpcError | null, 
 /**
- * Lock the window after this long without input.
+ * Sign in at once with the prefilled login (the local demo).
  */
-idle_lock_seconds: number, 
+auto_sign_in: boolean, 
+/**
+ * Set when the environment overrides the org's idle timeout (tests).
+ */
+idle_lock_seconds: number | null, 
 /**
  * The profile already open in this process (the window was reloaded), if any.
  */

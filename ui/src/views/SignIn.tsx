@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from "react";
-import { useMutation } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import type { Profile } from "../bindings/Profile";
 import type { SessionInfo } from "../bindings/SessionInfo";
 import type { Welcome } from "../bindings/Welcome";
 import { api, describeError, toIpcError } from "../ipc";
 import { BrandMark } from "./BrandMark";
+import { SyncBar, useSyncProgress } from "./SyncBar";
 
 interface Props {
   welcome: Welcome;
@@ -23,6 +24,7 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
   const [password, setPassword] = useState(profile ? "" : (welcome.password ?? ""));
   const [totp, setTotp] = useState("");
   const [needsTotp, setNeedsTotp] = useState(false);
+  const [enrolling, setEnrolling] = useState(false);
 
   const profiles = welcome.profiles;
   const [chosenId, setOfflineId] = useState(profile?.id ?? profiles[0]?.id ?? "");
@@ -37,9 +39,21 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
       onOpen(session);
     },
     onError: (raw) => {
-      if (toIpcError(raw).is("totp_required")) setNeedsTotp(true);
+      const e = toIpcError(raw);
+      if (e.is("totp_required")) setNeedsTotp(true);
+      if (e.is("totp_enrolment_required")) setEnrolling(true);
     },
   });
+  const progress = useSyncProgress(signIn.isPending);
+
+  // The local demo signs in by itself, once, with the login it prefilled.
+  const autoSignedIn = useRef(false);
+  useEffect(() => {
+    if (autoSignedIn.current || !welcome.auto_sign_in || profile || notice) return;
+    if (!welcome.email || !welcome.password || welcome.keyring) return;
+    autoSignedIn.current = true;
+    signIn.mutate();
+  }, [welcome, profile, notice, signIn]);
 
   const openOffline = useMutation({
     mutationFn: () => api.openOffline(offlineId, offlinePassword),
@@ -61,6 +75,22 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
   const keyring = welcome.keyring;
   const onlineError = signIn.error ? describeError(toIpcError(signIn.error)) : null;
   const offlineError = openOffline.error ? describeError(toIpcError(openOffline.error)) : null;
+
+  if (enrolling) {
+    return (
+      <main className="signin">
+        <TotpEnrolment
+          email={email.trim()}
+          password={password}
+          onOpen={(session) => {
+            setPassword("");
+            onOpen(session);
+          }}
+          onCancel={() => setEnrolling(false)}
+        />
+      </main>
+    );
+  }
 
   return (
     <main className="signin">
@@ -151,7 +181,7 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
               {signIn.isPending ? "Signing in and syncing…" : "Sign in"}
             </button>
           </div>
-          {signIn.isPending && <div className="progress indeterminate" aria-label="Syncing the organization" />}
+          {signIn.isPending && <SyncBar progress={progress} />}
         </form>
 
         <form className="card" onSubmit={submitOffline} aria-labelledby="offline-title">
@@ -210,5 +240,87 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
         </form>
       </div>
     </main>
+  );
+}
+
+/**
+ * The organization requires two-step verification and this person has none yet: show the
+ * authenticator set-up (QR code and secret, only while enrolling) and confirm with a first code.
+ */
+function TotpEnrolment(props: {
+  email: string;
+  password: string;
+  onOpen: (session: SessionInfo) => void;
+  onCancel: () => void;
+}) {
+  const [code, setCode] = useState("");
+  const setup = useQuery({
+    queryKey: ["totp-setup", props.email],
+    queryFn: api.beginTotpEnrolment,
+    // The secret stays only as long as this screen: never refetched, never kept.
+    staleTime: Infinity,
+    gcTime: 0,
+    retry: false,
+  });
+  const confirm = useMutation({
+    mutationFn: () => api.confirmTotpEnrolment(code, props.password),
+    onSuccess: props.onOpen,
+  });
+  const progress = useSyncProgress(confirm.isPending);
+  const error = setup.error ?? confirm.error;
+  return (
+    <form
+      className="card"
+      aria-labelledby="enrol-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        confirm.mutate();
+      }}
+    >
+      <h2 id="enrol-title">Set up two-step verification</h2>
+      <p>
+        Your organization requires an authenticator code at every sign-in. Scan this code with an authenticator
+        app (or type the key), then enter the six-digit code it shows.
+      </p>
+      {setup.data && (
+        <div className="totp-setup">
+          <div className="qr" aria-label="QR code for the authenticator app" role="img" dangerouslySetInnerHTML={{ __html: setup.data.qr_svg }} />
+          <div>
+            <p className="muted">Key for typing in</p>
+            <code data-testid="totp-secret">{setup.data.secret}</code>
+            <label>
+              Code from the app
+              <input
+                type="text"
+                inputMode="numeric"
+                pattern="[0-9]{6}"
+                maxLength={6}
+                required
+                autoFocus
+                autoComplete="one-time-code"
+                value={code}
+                onChange={(e) => setCode(e.target.value.replace(/\D/g, ""))}
+                data-testid="totp-enrol-code"
+              />
+            </label>
+          </div>
+        </div>
+      )}
+      {setup.isPending && <div className="progress indeterminate" aria-label="Starting enrolment" />}
+      {error && (
+        <p className="error-note" role="alert">
+          {describeError(toIpcError(error))}
+        </p>
+      )}
+      <div className="form-actions">
+        <button type="button" onClick={props.onCancel}>
+          Back
+        </button>
+        <button type="submit" className="primary" disabled={!setup.data || code.length !== 6 || confirm.isPending}>
+          {confirm.isPending ? "Signing in and syncing…" : "Confirm and sign in"}
+        </button>
+      </div>
+      {confirm.isPending && <SyncBar progress={progress} />}
+    </form>
   );
 }

@@ -10,9 +10,21 @@ use steward_wire::*;
 pub trait FeedStore: Send + Sync {
     /// Changes of the org after `since`, oldest first.
     fn changes_since(&self, org: i64, since: i64, limit: u32) -> ApiResult<Vec<ChangeRow>>;
+    /// The org's newest change's cursor (0 when it has none).
+    fn changes_head(&self, org: i64) -> ApiResult<i64>;
 }
 
 impl FeedStore for SqliteStore {
+    fn changes_head(&self, org: i64) -> ApiResult<i64> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE org_id = ?1",
+                [org],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
     fn changes_since(&self, org: i64, since: i64, limit: u32) -> ApiResult<Vec<ChangeRow>> {
         self.read(|conn| {
             let mut stmt = conn.prepare(
