@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "preview_change",
     "submit_change",
     "invite",
+    "export_csv",
 ];
 
 /// The built UI that `generate_context!` embeds (`build.frontendDist`).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { granteeKey, outcomeMessage, parseGrantee } from "./changes";
+import { granteeKey, inviteError, outcomeMessage, parseGrantee } from "./changes";
 import type { OutboxItem } from "./bindings/OutboxItem";
 
 const item = (state: OutboxItem["state"], error: string | null = null): OutboxItem => ({
@@ -34,5 +34,15 @@ describe("outcome of a submitted change", () => {
     expect(outcomeMessage(item("pending"), "Saved.")).toMatch(/^Queued/);
     expect(outcomeMessage(item("conflict"), "Saved.")).toMatch(/Both sides are in Changes/);
     expect(outcomeMessage(item("failed", "last_owner: no"), "Saved.")).toContain("last_owner: no");
+  });
+});
+
+describe("invite errors", () => {
+  it("say offline means the network is needed, by code", () => {
+    expect(inviteError({ code: "offline", message: "connection refused" })).toMatch(/needs the platform/);
+    expect(inviteError({ code: "forbidden", message: "x" })).toMatch(/may not invite/);
+    expect(inviteError({ code: "invalid_email", message: "`x` is not an email address" })).toBe(
+      "`x` is not an email address",
+    );
   });
 });

@@ -51,3 +51,18 @@ export function assetRoleHint(role: string): string {
       return "";
   }
 }
+
+/** Why an invite did not go out, by code. */
+export function inviteError(e: { code: string; message: string }): string {
+  switch (e.code) {
+    case "offline":
+      return "Inviting needs the platform, and it cannot be reached now. Try again when the console is online.";
+    case "invalid_email":
+    case "invalid_input":
+      return e.message;
+    case "forbidden":
+      return "Your role may not invite people with that role.";
+    default:
+      return e.message;
+  }
+}

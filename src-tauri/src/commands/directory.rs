@@ -2,8 +2,9 @@
 //! readiness, invites, every change through one previewed path, and the CSV exports.
 
 use steward_console_core::directory::{AssetRow, GroupRow, Invitation, ProjectRow, WorkforceRow};
-use steward_console_core::{ChangeRequest, OutboxItem, PreviewLine};
-use tauri::State;
+use steward_console_core::{ChangeRequest, IpcError, OutboxItem, PreviewLine};
+use tauri::{AppHandle, State};
+use tauri_plugin_dialog::DialogExt;
 
 use super::{AppState, Reply, err};
 
@@ -43,4 +44,51 @@ pub async fn submit_change(state: State<'_, AppState>, change: ChangeRequest) ->
 #[tauri::command]
 pub async fn invite(state: State<'_, AppState>, email: String, role: String) -> Reply<Invitation> {
     state.console.invite(&email, &role).await.map_err(err)
+}
+
+/// Which CSV the user exports.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Export {
+    RoleAssignments,
+    EffectiveMatrix,
+}
+
+fn export_failed(message: String) -> IpcError {
+    IpcError {
+        code: "export_failed".into(),
+        message,
+    }
+}
+
+/// Builds the CSV, asks where to save it with the system's save dialog, and writes it there.
+/// The dialog runs here, not in the page, so the page can neither open it nor name a path to
+/// write to: it only says which export. Returns the path written, or `None` when cancelled.
+#[tauri::command]
+pub async fn export_csv(app: AppHandle, state: State<'_, AppState>, kind: Export) -> Reply<Option<String>> {
+    let (csv, name) = match kind {
+        Export::RoleAssignments => (
+            state.console.export_role_assignments().map_err(err)?,
+            "steward-role-assignments.csv",
+        ),
+        Export::EffectiveMatrix => (
+            state.console.export_effective_matrix().map_err(err)?,
+            "steward-effective-access.csv",
+        ),
+    };
+    let dialog = app
+        .dialog()
+        .file()
+        .set_title("Export CSV")
+        .set_file_name(name)
+        .add_filter("CSV", &["csv"]);
+    let picked = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
+        .await
+        .map_err(|e| export_failed(format!("the save dialog failed: {e}")))?;
+    let Some(path) = picked else { return Ok(None) };
+    let path = path
+        .into_path()
+        .map_err(|e| export_failed(format!("not a file path: {e}")))?;
+    std::fs::write(&path, csv).map_err(|e| export_failed(format!("cannot write {}: {e}", path.display())))?;
+    Ok(Some(path.display().to_string()))
 }

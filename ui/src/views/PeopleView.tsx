@@ -13,6 +13,8 @@ import type { PersonRow } from "../bindings/PersonRow";
 import { api, describeError, toIpcError } from "../ipc";
 import { groupPreview, type PrincipalDelta } from "../preview";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
+import { InviteDialog, StatusDialog } from "./PeopleActions";
+import { ExportButtons } from "./ExportButtons";
 
 const column = createColumnHelper<PersonRow>();
 
@@ -26,6 +28,8 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
   );
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   const [editing, setEditing] = useState<PersonRow | null>(null);
+  const [status, setStatus] = useState<PersonRow | null>(null);
+  const [inviting, setInviting] = useState(false);
 
   const columns = useMemo(
     () => [
@@ -48,14 +52,24 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
         id: "actions",
         header: () => <span className="sr-only">Actions</span>,
         cell: (info) => (
-          <button
-            type="button"
-            className="small"
-            onClick={() => setEditing(info.row.original)}
-            data-testid="change-role"
-          >
-            Change role…
-          </button>
+          <span className="row-actions">
+            <button
+              type="button"
+              className="small"
+              onClick={() => setEditing(info.row.original)}
+              data-testid="change-role"
+            >
+              Change role…
+            </button>
+            <button
+              type="button"
+              className={info.row.original.active ? "small danger-quiet" : "small"}
+              onClick={() => setStatus(info.row.original)}
+              data-testid="change-status"
+            >
+              {info.row.original.active ? "Deactivate…" : "Reactivate…"}
+            </button>
+          </span>
         ),
       }),
     ],
@@ -83,7 +97,13 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
             saved; offline it waits in Changes and is sent when the platform answers.
           </p>
         </div>
-        <AgeNote text={ageText} />
+        <div className="head-actions">
+          <AgeNote text={ageText} />
+          <button type="button" onClick={() => setInviting(true)} data-testid="invite">
+            Invite…
+          </button>
+          <ExportButtons />
+        </div>
       </div>
       <div className="table-scroll">
         <table className="list">
@@ -129,6 +149,8 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
         </table>
       </div>
       {editing && <ChangeRoleDialog person={editing} online={online} onClose={() => setEditing(null)} />}
+      {status && <StatusDialog person={status} online={online} onClose={() => setStatus(null)} />}
+      {inviting && <InviteDialog online={online} onClose={() => setInviting(false)} />}
     </section>
   );
 }
