@@ -34,6 +34,20 @@ const COMMANDS: &[&str] = &[
     "submit_change",
     "invite",
     "export_csv",
+    "permission_tree",
+    "keys",
+    "key_scopes",
+    "import_key_json",
+    "export_key_json",
+    "create_key",
+    "disable_key",
+    "enable_key",
+    "revoke_key",
+    "set_key_permissions",
+    "audit",
+    "legacy_review",
+    "preview_legacy_choice",
+    "apply_legacy_choice",
 ];
 
 /// The built UI that `generate_context!` embeds (`build.frontendDist`).
