@@ -40,7 +40,20 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
       }),
       column.accessor("active", {
         header: "Status",
-        cell: (info) => (info.getValue() ? "active" : <span className="tag">inactive</span>),
+        cell: (info) => (
+          <span className="status-cell">
+            {info.getValue() ? "active" : <span className="tag">inactive</span>}
+            <button
+              type="button"
+              className={info.getValue() ? "link danger-link" : "link"}
+              onClick={() => setStatus(info.row.original)}
+              data-testid="change-status"
+              aria-label={`${info.getValue() ? "Deactivate" : "Reactivate"} ${info.row.original.name}`}
+            >
+              {info.getValue() ? "deactivate…" : "reactivate…"}
+            </button>
+          </span>
+        ),
       }),
       column.accessor((p) => p.groups.join(", "), {
         id: "groups",
@@ -52,24 +65,14 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
         id: "actions",
         header: () => <span className="sr-only">Actions</span>,
         cell: (info) => (
-          <span className="row-actions">
-            <button
-              type="button"
-              className="small"
-              onClick={() => setEditing(info.row.original)}
-              data-testid="change-role"
-            >
-              Change role…
-            </button>
-            <button
-              type="button"
-              className={info.row.original.active ? "small danger-quiet" : "small"}
-              onClick={() => setStatus(info.row.original)}
-              data-testid="change-status"
-            >
-              {info.row.original.active ? "Deactivate…" : "Reactivate…"}
-            </button>
-          </span>
+          <button
+            type="button"
+            className="small"
+            onClick={() => setEditing(info.row.original)}
+            data-testid="change-role"
+          >
+            Change role…
+          </button>
         ),
       }),
     ],
@@ -99,10 +102,12 @@ export function PeopleView({ ageText, online }: { ageText: string; online: boole
         </div>
         <div className="head-actions">
           <AgeNote text={ageText} />
-          <button type="button" onClick={() => setInviting(true)} data-testid="invite">
-            Invite…
-          </button>
-          <ExportButtons />
+          <div className="head-buttons">
+            <button type="button" className="small" onClick={() => setInviting(true)} data-testid="invite">
+              Invite…
+            </button>
+            <ExportButtons />
+          </div>
         </div>
       </div>
       <div className="table-scroll">
