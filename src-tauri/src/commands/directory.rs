@@ -3,7 +3,7 @@
 
 use steward_console_core::directory::{AssetRow, GroupRow, Invitation, ProjectRow, WorkforceRow};
 use steward_console_core::{ChangeRequest, IpcError, OutboxItem, PreviewLine};
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
 
 use super::{AppState, Reply, err};
@@ -76,12 +76,16 @@ pub async fn export_csv(app: AppHandle, state: State<'_, AppState>, kind: Export
             "steward-effective-access.csv",
         ),
     };
-    let dialog = app
+    let mut dialog = app
         .dialog()
         .file()
         .set_title("Export CSV")
         .set_file_name(name)
         .add_filter("CSV", &["csv"]);
+    // Start in Downloads (or home), not in whatever folder the app was started from.
+    if let Ok(dir) = app.path().download_dir().or_else(|_| app.path().home_dir()) {
+        dialog = dialog.set_directory(dir);
+    }
     let picked = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
         .await
         .map_err(|e| export_failed(format!("the save dialog failed: {e}")))?;
