@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { granteeKey, inviteError, outcomeMessage, parseGrantee } from "./changes";
+import { grantChange, granteeKey, inviteError, outcomeMessage, parseGrantee } from "./changes";
 import type { OutboxItem } from "./bindings/OutboxItem";
 
 const item = (state: OutboxItem["state"], error: string | null = null): OutboxItem => ({
@@ -44,5 +44,32 @@ describe("invite errors", () => {
     expect(inviteError({ code: "invalid_email", message: "`x` is not an email address" })).toBe(
       "`x` is not an email address",
     );
+  });
+});
+
+describe("grant dialog changes", () => {
+  const henrik = { kind: "user", id: 4 } as const;
+  const thermal = { kind: "asset", id: 2 } as const;
+  it("grants a role the grantee does not hold yet", () => {
+    expect(grantChange(thermal, henrik, "member", null, false)).toEqual({
+      change: "set_asset_role",
+      grantee: henrik,
+      asset: 2,
+      role: "member",
+    });
+    expect(grantChange({ kind: "project", id: 1 }, { kind: "group", id: 1 }, "chat", "viewer", false)).toEqual({
+      change: "set_project_role",
+      grantee: { kind: "group", id: 1 },
+      project: 1,
+      role: "chat",
+    });
+  });
+  it("removes an existing grant with a null role", () => {
+    expect(grantChange(thermal, henrik, "member", "member", true)).toMatchObject({ role: null });
+  });
+  it("has nothing to save without a grantee, for the role already held, or removing nothing", () => {
+    expect(grantChange(thermal, null, "member", null, false)).toBeNull();
+    expect(grantChange(thermal, henrik, "member", "member", false)).toBeNull();
+    expect(grantChange(thermal, henrik, "member", null, true)).toBeNull();
   });
 });

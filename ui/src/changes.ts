@@ -1,6 +1,7 @@
 // Helpers of the directory views' changes: grantee keys for <select> values, and what a
 // submitted change's outcome means for the person who made it.
 
+import type { ChangeRequest } from "./bindings/ChangeRequest";
 import type { GranteeRef } from "./bindings/GranteeRef";
 import type { OutboxItem } from "./bindings/OutboxItem";
 
@@ -65,4 +66,22 @@ export function inviteError(e: { code: string; message: string }): string {
     default:
       return e.message;
   }
+}
+
+/** The change a grant dialog saves: set `role` (or remove the grant) for `grantee` on a project
+ *  or an asset; null when there is nothing to change (no grantee, the role already held, or a
+ *  removal of a grant that does not exist). */
+export function grantChange(
+  on: { kind: "project" | "asset"; id: number },
+  grantee: GranteeRef | null,
+  role: string,
+  current: string | null,
+  remove: boolean,
+): ChangeRequest | null {
+  if (!grantee) return null;
+  if (remove ? current === null : current === role) return null;
+  const next = remove ? null : role;
+  return on.kind === "asset"
+    ? { change: "set_asset_role", grantee, asset: on.id, role: next }
+    : { change: "set_project_role", grantee, project: on.id, role: next };
 }

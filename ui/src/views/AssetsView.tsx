@@ -4,7 +4,7 @@ import type { AssetRow } from "../bindings/AssetRow";
 import type { ChangeRequest } from "../bindings/ChangeRequest";
 import type { GrantRow } from "../bindings/GrantRow";
 import { api, describeError, toIpcError } from "../ipc";
-import { ASSET_ROLES, assetRoleHint, granteeKey, parseGrantee } from "../changes";
+import { ASSET_ROLES, assetRoleHint, grantChange, granteeKey, parseGrantee } from "../changes";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
 import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
@@ -129,15 +129,7 @@ function ShareDialog({ asset, online, onClose }: { asset: AssetRow; online: bool
   const parsed = parseGrantee(grantee);
   const existing = asset.grants.find((g) => granteeKey(g.grantee) === grantee) ?? null;
   const [change, setChange] = useState<ChangeRequest | null>(null);
-  const wanted: ChangeRequest | null = parsed
-    ? removing
-      ? existing
-        ? { change: "set_asset_role", grantee: parsed, asset: asset.id, role: null }
-        : null
-      : existing?.role === role
-        ? null
-        : { change: "set_asset_role", grantee: parsed, asset: asset.id, role }
-    : null;
+  const wanted = grantChange({ kind: "asset", id: asset.id }, parsed, role, existing?.role ?? null, removing);
   // Freeze the change once saved, so the dialog keeps showing what was saved.
   const effective = change ?? wanted;
   const name = parsed ? nameOf(parsed.kind, parsed.id) : "";

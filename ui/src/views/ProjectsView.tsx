@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { ChangeRequest } from "../bindings/ChangeRequest";
 import type { ProjectRow } from "../bindings/ProjectRow";
 import { api, describeError, toIpcError } from "../ipc";
-import { PROJECT_ROLES, granteeKey, parseGrantee } from "../changes";
+import { PROJECT_ROLES, grantChange, granteeKey, parseGrantee } from "../changes";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
 import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
@@ -129,13 +129,7 @@ function ProjectRoleDialog({
   const [frozen, setFrozen] = useState<ChangeRequest | null>(null);
   const remove = initial.remove;
   const parsed = parseGrantee(grantee);
-  const wanted: ChangeRequest | null = !parsed
-    ? null
-    : remove
-      ? { change: "set_project_role", grantee: parsed, project: project.id, role: null }
-      : existing?.role === role
-        ? null
-        : { change: "set_project_role", grantee: parsed, project: project.id, role };
+  const wanted = grantChange({ kind: "project", id: project.id }, parsed, role, existing?.role ?? null, remove);
   const change = frozen ?? wanted;
   const sortedPeople = useMemo(
     () => [...(people.data ?? [])].filter((p) => p.active).sort((a, b) => a.name.localeCompare(b.name)),
