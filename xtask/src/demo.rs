@@ -268,12 +268,14 @@ fn open_console(console: &Path, api: &str, data: &Path, demo: &Value) -> Result<
     if !has_display() {
         println!(
             "\nNo display (DISPLAY and WAYLAND_DISPLAY are unset), so the console cannot open its window here.\n\
-             stewardd keeps serving. To see the console on a machine without a screen, run the demo\n\
-             under a virtual X server and photograph it:\n  \
-             xvfb-run -a -s '-screen 0 1400x900x24' dbus-run-session -- cargo xtask demo\n  \
-             DISPLAY=<its display> import -window root console.png   # imagemagick\n\
-             (the console keeps its session token in the Secret Service keyring, which\n\
-             `gnome-keyring-daemon --unlock` provides inside that D-Bus session)"
+             stewardd keeps serving. To see the console on a machine without a screen, stop this (Ctrl-C)\n\
+             and run the demo on a virtual X server, with a D-Bus session whose keyring is unlocked\n\
+             (the console keeps its session token in the Secret Service keyring):\n  \
+             Xvfb :99 -screen 0 1400x900x24 &\n  \
+             DISPLAY=:99 dbus-run-session -- sh -c \\\n    \
+             'echo -n demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null; cargo xtask demo'\n\
+             then, from another terminal, photograph the window:\n  \
+             DISPLAY=:99 import -window root console.png"
         );
         return Ok(None);
     }
