@@ -1,6 +1,7 @@
 //! Steward's permission model: the catalog, roles at three levels, the plant they apply to,
 //! and the resolver that decides with reasons. Pure: no IO, no async, no panics.
 
+pub mod acl;
 pub mod catalog;
 pub mod demo;
 pub mod docs;
@@ -14,6 +15,7 @@ pub mod legacy;
 pub mod plant;
 pub mod resolver;
 pub mod roles;
+pub mod topics;
 
 pub use catalog::{Module, PermSet, Permission, Verb};
 pub use error::ModelError;
