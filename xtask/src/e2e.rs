@@ -335,16 +335,23 @@ fn scenario(bins: &Bins, tauri_driver: &Path, work: &Work, procs: &mut Procs) ->
 
     // The D-Bus session: a fresh keyring unlocked with a throwaway password on stdin (with an
     // empty one gnome-keyring creates no login keyring, so there is no default collection and
-    // the console finds no keyring), then tauri-driver.
+    // the console finds no keyring), then tauri-driver. The session has its own process group
+    // (see below), which Ctrl-C on this task does not reach: a watchdog ends the group when this
+    // process is gone.
     let (port, native_port) = free_ports()?;
-    let script = "printf 'steward-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1\n\
+    let script = "(while kill -0 \"$3\" 2>/dev/null; do sleep 1; done; kill -TERM 0) &\n\
+                  printf 'steward-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1\n\
                   exec \"$0\" --port \"$1\" --native-port \"$2\"";
     let home = &work.home;
     let session = procs.session.insert(
         Command::new("dbus-run-session")
             .args(["--", "sh", "-c", script])
             .arg(tauri_driver)
-            .args([port.to_string(), native_port.to_string()])
+            .args([
+                port.to_string(),
+                native_port.to_string(),
+                std::process::id().to_string(),
+            ])
             .env("DISPLAY", &display)
             .env("HOME", home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
