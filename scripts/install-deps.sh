@@ -39,7 +39,8 @@ done
 
 # tauri-driver: the WebDriver front for the real console that the end-to-end tests drive.
 TAURI_DRIVER_VERSION=2.1.0
-if ! tauri-driver --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
+# (tauri-driver has no --version: ask cargo what it installed.)
+if ! cargo install --list 2>/dev/null | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
   echo "install-deps: cargo install tauri-driver $TAURI_DRIVER_VERSION" >&2
   cargo install --locked --quiet tauri-driver --version "$TAURI_DRIVER_VERSION"
 fi
