@@ -10,72 +10,16 @@
     clippy::panic
 )]
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 use steward_console_core::admin::{
     AuditFilter, KeyDraft, KeyStatus, export_permissions, import_permissions, permission_tree,
 };
-use steward_console_core::secrets::MemoryStore;
-use steward_console_core::{Console, OutboxState};
-use steward_platform::clock::SystemClock;
-use steward_platform::{Limits, SharedState};
-use tokio::task::JoinHandle;
+use steward_console_core::OutboxState;
 
-struct Platform {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-    demo: Value,
-    _state: SharedState,
-    _dir: tempfile::TempDir,
-}
-
-async fn platform() -> Platform {
-    let dir = tempfile::tempdir().unwrap();
-    let state = steward_platform::serve::open(dir.path(), Arc::new(SystemClock), Limits::default()).unwrap();
-    let demo = steward_platform::demo::seed_if_empty(&state).unwrap().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = steward_platform::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Platform {
-        addr,
-        task,
-        demo,
-        _state: state,
-        _dir: dir,
-    }
-}
-
-impl Platform {
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn login(&self, name: &str) -> (String, String) {
-        let u = self.demo["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["name"] == name)
-            .unwrap();
-        (
-            u["email"].as_str().unwrap().to_owned(),
-            u["password"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    async fn console_as(&self, dir: &Path, name: &str) -> Console {
-        let c = Console::new(dir, Arc::new(MemoryStore::default()));
-        let (email, password) = self.login(name);
-        c.sign_in(&self.url(), &email, &password, None).await.unwrap();
-        c
-    }
-}
+mod common;
+use common::platform;
 
 const MANAGER: &str = "Marco Manager";
 
@@ -369,7 +313,7 @@ async fn revoke_is_final_and_creating_offline_says_offline() {
     assert!(second.entries[0].id < first.entries[0].id);
 
     // With the platform gone, creating says `offline`, and the cached list still shows.
-    p.task.abort();
+    p.stop();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let e = c
         .create_key(&draft("While offline", &["events.view"]))
@@ -434,7 +378,7 @@ async fn the_legacy_review_lists_migrated_viewers_and_acts_through_the_outbox() 
     );
 
     // Offline, the list as last read is shown and says so.
-    p.task.abort();
+    p.stop();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let cached = c.legacy_review().await.unwrap();
     assert!(cached.cached);

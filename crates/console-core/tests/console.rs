@@ -10,7 +10,6 @@
     clippy::panic
 )]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,77 +17,9 @@ use serde_json::Value;
 use steward_console_core::secrets::{MemoryStore, SecretStore};
 use steward_console_core::{Console, CoreError, OutboxState, Resolution};
 use steward_model::{Change, OrgRole, Permission, UserId};
-use steward_platform::clock::SystemClock;
-use steward_platform::{Limits, SharedState};
-use tokio::task::JoinHandle;
 
-struct Platform {
-    state: SharedState,
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-    demo: Value,
-    _dir: tempfile::TempDir,
-}
-
-async fn serve(state: SharedState, addr: SocketAddr) -> JoinHandle<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let app = steward_platform::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    })
-}
-
-async fn platform() -> Platform {
-    let dir = tempfile::tempdir().unwrap();
-    let state = steward_platform::serve::open(dir.path(), Arc::new(SystemClock), Limits::default()).unwrap();
-    let demo = steward_platform::demo::seed_if_empty(&state).unwrap().unwrap();
-    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = probe.local_addr().unwrap();
-    drop(probe);
-    let task = serve(state.clone(), addr).await;
-    Platform {
-        state,
-        addr,
-        task,
-        demo,
-        _dir: dir,
-    }
-}
-
-impl Platform {
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn login(&self, name: &str) -> (String, String) {
-        let u = self.demo["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["name"] == name)
-            .unwrap();
-        (
-            u["email"].as_str().unwrap().to_owned(),
-            u["password"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    fn stop(&self) {
-        self.task.abort();
-    }
-
-    async fn restart(&mut self) {
-        // The aborted server's socket closes when its task is dropped; retry briefly.
-        for _ in 0..50 {
-            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
-                drop(listener);
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        self.task = serve(self.state.clone(), self.addr).await;
-    }
-}
+mod common;
+use common::{Platform, platform};
 
 const TECH: u32 = 6;
 
@@ -394,16 +325,30 @@ async fn a_required_totp_is_enrolled_from_the_console_then_asked_at_every_sign_i
         .generate_current()
         .unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let e = c.confirm_totp_enrolment(wrong, &password, |_| {}).await.unwrap_err();
+    let e = c
+        .confirm_totp_enrolment(wrong, &password, |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "invalid_totp");
     // The wrong code can be corrected on the same enrolment.
     let session = c.confirm_totp_enrolment(&code, &password, |_| {}).await.unwrap();
     assert!(session.online);
-    assert!(secrets.get(&session.profile.id, "session-token").unwrap().is_some());
+    assert!(
+        secrets
+            .get(&session.profile.id, "session-token")
+            .unwrap()
+            .is_some()
+    );
     assert!(!c.effective_matrix("").unwrap().rows.is_empty());
 
     // From now on, signing in asks for a code.
-    let again = Console::new(tempfile::tempdir().unwrap().path(), Arc::new(MemoryStore::default()));
-    let e = again.sign_in(&p.url(), &email, &password, None).await.unwrap_err();
+    let again = Console::new(
+        tempfile::tempdir().unwrap().path(),
+        Arc::new(MemoryStore::default()),
+    );
+    let e = again
+        .sign_in(&p.url(), &email, &password, None)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "totp_required");
 }

@@ -10,84 +10,15 @@
     clippy::panic
 )]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
 use steward_console_core::secrets::MemoryStore;
 use steward_console_core::{ChangeRequest, Console, GranteeRef, OutboxState};
 use steward_model::demo::ids;
-use steward_platform::clock::SystemClock;
-use steward_platform::{Limits, SharedState};
-use tokio::task::JoinHandle;
 
-struct Platform {
-    state: SharedState,
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-    demo: Value,
-    _dir: tempfile::TempDir,
-}
-
-async fn serve(state: SharedState, addr: SocketAddr) -> JoinHandle<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let app = steward_platform::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    })
-}
-
-async fn platform() -> Platform {
-    let dir = tempfile::tempdir().unwrap();
-    let state = steward_platform::serve::open(dir.path(), Arc::new(SystemClock), Limits::default()).unwrap();
-    let demo = steward_platform::demo::seed_if_empty(&state).unwrap().unwrap();
-    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = probe.local_addr().unwrap();
-    drop(probe);
-    let task = serve(state.clone(), addr).await;
-    Platform {
-        state,
-        addr,
-        task,
-        demo,
-        _dir: dir,
-    }
-}
-
-impl Platform {
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn login(&self, name: &str) -> (String, String) {
-        let u = self.demo["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["name"] == name)
-            .unwrap();
-        (
-            u["email"].as_str().unwrap().to_owned(),
-            u["password"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    fn stop(&self) {
-        self.task.abort();
-    }
-
-    async fn restart(&mut self) {
-        for _ in 0..50 {
-            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
-                drop(listener);
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        self.task = serve(self.state.clone(), self.addr).await;
-    }
-}
+mod common;
+use common::{Platform, platform};
 
 async fn signed_in(p: &Platform, dir: &Path) -> Console {
     let c = Console::new(dir, Arc::new(MemoryStore::default()));

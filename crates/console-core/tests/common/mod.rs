@@ -1,0 +1,96 @@
+//! A real stewardd for console-core's tests: the demo plant on 127.0.0.1, on a port chosen
+//! once so it can be stopped and brought back at the same address.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+use steward_console_core::Console;
+use steward_console_core::secrets::MemoryStore;
+use steward_platform::clock::SystemClock;
+use steward_platform::{Limits, SharedState};
+use tokio::task::JoinHandle;
+
+pub struct Platform {
+    pub state: SharedState,
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+    pub demo: Value,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(state: SharedState, addr: SocketAddr) -> JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let app = steward_platform::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+/// stewardd with the demo plant, serving.
+pub async fn platform() -> Platform {
+    let dir = tempfile::tempdir().unwrap();
+    let state = steward_platform::serve::open(dir.path(), Arc::new(SystemClock), Limits::default()).unwrap();
+    let demo = steward_platform::demo::seed_if_empty(&state).unwrap().unwrap();
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let task = serve(state.clone(), addr).await;
+    Platform {
+        state,
+        addr,
+        task,
+        demo,
+        _dir: dir,
+    }
+}
+
+impl Platform {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The demo login (email, password) of the person called `name`.
+    pub fn login(&self, name: &str) -> (String, String) {
+        let u = self.demo["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == name)
+            .unwrap();
+        (
+            u["email"].as_str().unwrap().to_owned(),
+            u["password"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A console with its profiles in `dir`, signed in as `name`.
+    pub async fn console_as(&self, dir: &Path, name: &str) -> Console {
+        let c = Console::new(dir, Arc::new(MemoryStore::default()));
+        let (email, password) = self.login(name);
+        c.sign_in(&self.url(), &email, &password, None).await.unwrap();
+        c
+    }
+
+    /// The platform goes away (its socket closes).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
+    /// The platform comes back at the same address.
+    pub async fn restart(&mut self) {
+        // The aborted server's socket closes when its task is dropped; retry briefly.
+        for _ in 0..50 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
+                drop(listener);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.task = serve(self.state.clone(), self.addr).await;
+    }
+}
