@@ -13,10 +13,10 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use steward_console_core::OutboxState;
 use steward_console_core::admin::{
     AuditFilter, KeyDraft, KeyStatus, export_permissions, import_permissions, permission_tree,
 };
-use steward_console_core::OutboxState;
 
 mod common;
 use common::platform;
