@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+use crate::broker::BrokerMode;
+
 #[derive(Parser, Debug)]
 #[command(name = "stewardd", version, about = "Steward's platform server")]
 pub struct Cli {
@@ -83,6 +85,14 @@ pub struct ServeArgs {
     pub insecure_http: bool,
     #[arg(long, env = "STEWARD_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Run without a broker: API keys work over REST only.
+    #[arg(long, conflicts_with = "broker")]
+    pub no_broker: bool,
+    /// Use an external Mosquitto (with the dynamic-security plugin) at mqtt://host:port instead
+    /// of starting one; its admin credential comes from STEWARD_BROKER_ADMIN_USERNAME and
+    /// STEWARD_BROKER_ADMIN_PASSWORD.
+    #[arg(long, env = "STEWARD_BROKER")]
+    pub broker: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -104,6 +114,7 @@ pub struct ServeConfig {
     pub demo: bool,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub log_format: LogFormat,
+    pub broker: BrokerMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +131,44 @@ pub enum ConfigError {
     InsecureNonLoopback(SocketAddr),
     #[error("--demo serves only on a loopback address")]
     DemoNotLoopback,
+    #[error("--broker takes mqtt://host:port, not {0}")]
+    BrokerUrl(String),
+    #[error("--broker needs STEWARD_BROKER_ADMIN_USERNAME and STEWARD_BROKER_ADMIN_PASSWORD")]
+    BrokerCredential,
+}
+
+/// `mqtt://host:port` (the port defaults to 1883).
+fn parse_broker_url(url: &str) -> Result<(String, u16), ConfigError> {
+    let bad = || ConfigError::BrokerUrl(url.to_owned());
+    let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
+        None => (rest, 1883),
+    };
+    if host.is_empty() || host.contains(['/', '@']) {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+fn broker_mode(no_broker: bool, url: Option<String>) -> Result<BrokerMode, ConfigError> {
+    if no_broker {
+        return Ok(BrokerMode::Off);
+    }
+    let Some(url) = url else {
+        return Ok(BrokerMode::Supervised);
+    };
+    let (host, port) = parse_broker_url(&url)?;
+    let username =
+        std::env::var("STEWARD_BROKER_ADMIN_USERNAME").map_err(|_| ConfigError::BrokerCredential)?;
+    let password =
+        std::env::var("STEWARD_BROKER_ADMIN_PASSWORD").map_err(|_| ConfigError::BrokerCredential)?;
+    Ok(BrokerMode::External {
+        host,
+        port,
+        username,
+        password,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -156,7 +205,9 @@ impl ServeArgs {
         if self.demo && !listen.ip().is_loopback() {
             return Err(ConfigError::DemoNotLoopback);
         }
+        let broker = broker_mode(self.no_broker, self.broker)?;
         Ok(ServeConfig {
+            broker,
             data_dir,
             listen,
             demo: self.demo,
@@ -192,6 +243,27 @@ mod tests {
         demo.insecure_http = true;
         demo.demo = true;
         assert!(matches!(demo.resolve(), Err(ConfigError::DemoNotLoopback)));
+    }
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            parse_broker_url("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884)
+        );
+        assert_eq!(
+            parse_broker_url("mqtt://broker").unwrap(),
+            ("broker".into(), 1883)
+        );
+        assert!(parse_broker_url("http://broker:1").is_err());
+        assert!(parse_broker_url("mqtt://u:p@broker:1").is_err());
+        let mut a = args("127.0.0.1:0");
+        a.no_broker = true;
+        assert!(matches!(a.resolve().unwrap().broker, BrokerMode::Off));
+        assert!(matches!(
+            args("127.0.0.1:0").resolve().unwrap().broker,
+            BrokerMode::Supervised
+        ));
     }
 
     #[test]

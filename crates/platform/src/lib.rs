@@ -2,6 +2,7 @@
 //! records, the audit trail, the change feed) and decides every request with the shared resolver.
 
 pub mod auth;
+pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -63,18 +63,26 @@ pub fn open(data_dir: &Path, clock: Arc<dyn Clock>, limits: Limits) -> Result<Sh
 /// Runs the server until it is stopped.
 pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
     let state = open(&cfg.data_dir, Arc::new(SystemClock), Limits::default())?;
+    let mut secrets = std::collections::HashMap::new();
     if cfg.demo {
         if let Some(credentials) = crate::demo::seed_if_empty(&state)? {
+            secrets = demo_key_secrets(&credentials);
             // The demo's logins, once, on stderr (the ready line owns stdout).
             eprintln!("{}", serde_json::json!({ "demo": credentials }));
         }
     }
+    // Held until the server stops; dropping it stops stewardd's own Mosquitto.
+    let broker = crate::broker::start(&cfg.broker, &cfg.data_dir, &state, &secrets).await?;
     let listener = std::net::TcpListener::bind(cfg.listen)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let app = crate::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-    println!("{}", serde_json::json!({ "api": format!("{scheme}://{addr}") }));
+    let ready = match &broker {
+        Some(broker) => serde_json::json!({ "api": format!("{scheme}://{addr}"), "mqtt": broker.url }),
+        None => serde_json::json!({ "api": format!("{scheme}://{addr}") }),
+    };
+    println!("{ready}");
     std::io::stdout().flush()?;
     tracing::info!(%addr, scheme, "stewardd ready");
     match cfg.tls {
@@ -95,6 +103,37 @@ pub async fn run(cfg: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// The demo's fresh key secrets by prefix (the broker needs them as passwords).
+pub fn demo_key_secrets(credentials: &serde_json::Value) -> std::collections::HashMap<String, String> {
+    credentials
+        .get("keys")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flat_map(|keys| keys.values())
+        .filter_map(serde_json::Value::as_str)
+        .filter_map(|secret| {
+            crate::auth::secrets::api_key_prefix(secret).map(|p| (p.to_owned(), secret.to_owned()))
+        })
+        .collect()
+}
+
+/// Ctrl-C or SIGTERM: stop serving, so the broker handle is dropped and its Mosquitto killed.
 async fn shutdown() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use steward_model::Plant;
 
 use crate::auth::secrets::TokenKey;
+use crate::broker::BrokerControl;
 use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub struct AppState {
     plants: RwLock<HashMap<i64, Arc<Plant>>>,
     /// Reloads run one at a time, so a slow reload can never replace a newer plant.
     reload_lock: Mutex<()>,
+    /// The broker's control, once it is up; None without a broker (`--no-broker`, most tests).
+    broker: RwLock<Option<Arc<dyn BrokerControl>>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -53,7 +56,19 @@ impl AppState {
             limits,
             plants: RwLock::new(HashMap::new()),
             reload_lock: Mutex::new(()),
+            broker: RwLock::new(None),
         }
+    }
+
+    pub fn set_broker(&self, broker: Arc<dyn BrokerControl>) {
+        if let Ok(mut slot) = self.broker.write() {
+            *slot = Some(broker);
+        }
+    }
+
+    /// The broker to keep in step with API keys, if there is one.
+    pub fn broker(&self) -> Option<Arc<dyn BrokerControl>> {
+        self.broker.read().ok().and_then(|b| b.clone())
     }
 
     /// The org's plant as of now (loaded on first use, replaced after each change).

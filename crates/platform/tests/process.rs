@@ -116,7 +116,13 @@ impl Daemon {
         let ready: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?} is not JSON: {e}"));
         let object = ready.as_object().expect("the ready line is a JSON object");
-        assert_eq!(object.len(), 1, "the ready line has only `api`: {line}");
+        assert!(
+            object.keys().all(|k| k == "api" || k == "mqtt"),
+            "the ready line has only `api` and `mqtt`: {line}"
+        );
+        if let Some(mqtt) = object.get("mqtt") {
+            assert!(mqtt.as_str().unwrap().starts_with("mqtt://127.0.0.1:"), "{line}");
+        }
         daemon.api = ready["api"].as_str().expect("`api` is a string").to_owned();
         daemon
     }

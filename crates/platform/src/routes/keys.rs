@@ -3,6 +3,10 @@
 //! enable, disable and revoke. Nobody can give a key a permission they do not hold themselves.
 //! Every write reloads the org's plant, so the next request (the key's own included) is
 //! decided on the new state.
+//!
+//! With a broker, each key is also a broker client (`broker::keys`): the broker is changed
+//! first and the store after; a store failure undoes the broker change, and a broker failure is
+//! 503 `broker_unavailable` with the store untouched.
 
 use axum::Json;
 use axum::extract::{Extension, State};
@@ -12,6 +16,7 @@ use steward_model::{ModelError, NodeId, PermSet, Permission};
 
 use super::{ApiJson, ApiPath, Idempotency, if_match};
 use crate::auth::{Caller, secrets};
+use crate::broker::keys as broker_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{KeyRow, NewKey};
@@ -161,8 +166,13 @@ pub async fn create(
     )?;
     let (prefix, secret) = secrets::new_api_key()?;
     let secret_hash = state.tokens.hash(&secret);
+    let broker = state.broker();
+    if let Some(broker) = &broker {
+        let acls = broker_keys::acls(&state, caller.org, permissions, &scopes, &prefix)?;
+        broker_keys::provision(broker.as_ref(), &acls, &prefix, &secret).await?;
+    }
     let ctx = caller.write_ctx(&state, 201, idem.0);
-    let row = state.store.create_key(
+    let created = state.store.create_key(
         &ctx,
         &NewKey {
             name: &name,
@@ -171,7 +181,20 @@ pub async fn create(
             permissions,
             scopes: &scopes,
         },
-    )?;
+    );
+    let row = match (created, &broker) {
+        (Ok(row), Some(broker)) if row.prefix != prefix => {
+            // An idempotent replay answered with the first key: this secret was never stored.
+            broker_keys::unprovision(broker.as_ref(), &prefix).await;
+            row
+        }
+        (Ok(row), _) => row,
+        (Err(e), Some(broker)) => {
+            broker_keys::unprovision(broker.as_ref(), &prefix).await;
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
     state.reload(caller.org)?;
     tracing::info!(key = row.id, prefix = %row.prefix, by = %caller.actor().label(), "API key created");
     Ok((
@@ -196,7 +219,7 @@ pub async fn set_permissions(
     let version = if_match(&headers)?;
     let permissions = permission_set(body.permissions, body.permissions_json)?;
     let current = live_key(&state, &caller, id)?;
-    let scopes = validate_scopes(body.scopes.unwrap_or(current.scopes))?;
+    let scopes = validate_scopes(body.scopes.unwrap_or_else(|| current.scopes.clone()))?;
     check_grant(
         &state,
         &caller,
@@ -205,10 +228,40 @@ pub async fn set_permissions(
         permissions,
         &scopes,
     )?;
+    // The store refuses edits of an enabled key; so does the broker side, before touching it.
+    if current.enabled {
+        return Err(ApiError::conflict(
+            "key_enabled",
+            "disable the key before editing its permissions, then enable it again",
+        ));
+    }
+    let broker = state.broker();
+    let role = broker_keys::username(&current.prefix);
+    if let Some(broker) = &broker {
+        let acls = broker_keys::acls(&state, caller.org, permissions, &scopes, &current.prefix)?;
+        broker.put_role(&role, &acls).await?;
+    }
     let ctx = caller.write_ctx(&state, 200, idem.0);
-    let row = state
+    let written = state
         .store
-        .set_key_permissions(&ctx, id, permissions, &scopes, version)?;
+        .set_key_permissions(&ctx, id, permissions, &scopes, version);
+    let row = match (written, &broker) {
+        (Ok(row), _) => row,
+        (Err(e), Some(broker)) => {
+            let old = broker_keys::acls(
+                &state,
+                caller.org,
+                current.permissions,
+                &current.scopes,
+                &current.prefix,
+            )?;
+            if let Err(undo) = broker.put_role(&role, &old).await {
+                tracing::error!(key = id, error = %undo, "cannot restore a key's broker role");
+            }
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
     state.reload(caller.org)?;
     Ok(Json(KeyBody::from(row)))
 }
@@ -232,8 +285,7 @@ pub async fn enable(
         current.permissions,
         &current.scopes,
     )?;
-    let ctx = caller.write_ctx(&state, 200, idem.0);
-    let row = state.store.set_key_enabled(&ctx, id, true, version)?;
+    let row = set_enabled(&state, &caller, idem, id, Some(&current), true, version).await?;
     state.reload(caller.org)?;
     Ok(Json(KeyBody::from(row)))
 }
@@ -247,10 +299,42 @@ pub async fn disable(
     headers: HeaderMap,
 ) -> ApiResult<Json<KeyBody>> {
     let version = if_match(&headers)?;
-    let ctx = caller.write_ctx(&state, 200, idem.0);
-    let row = state.store.set_key_enabled(&ctx, id, false, version)?;
+    // Looked up without judging it: the store answers 404/410 (or an idempotent replay).
+    let current = state.store.key(caller.org, id)?;
+    let row = set_enabled(&state, &caller, idem, id, current.as_ref(), false, version).await?;
     state.reload(caller.org)?;
     Ok(Json(KeyBody::from(row)))
+}
+
+/// Enables or disables the key's broker client (disabling drops its live connection), then the
+/// stored key; a refused store write puts the client back as it was.
+async fn set_enabled(
+    state: &SharedState,
+    caller: &Caller,
+    idem: Idempotency,
+    id: i64,
+    current: Option<&KeyRow>,
+    enabled: bool,
+    version: Option<i64>,
+) -> ApiResult<KeyRow> {
+    let broker = state.broker().zip(current.filter(|k| k.revoked_at.is_none()));
+    if let Some((broker, key)) = &broker {
+        broker
+            .set_client_enabled(&broker_keys::username(&key.prefix), enabled)
+            .await?;
+    }
+    let ctx = caller.write_ctx(state, 200, idem.0);
+    match (state.store.set_key_enabled(&ctx, id, enabled, version), &broker) {
+        (Ok(row), _) => Ok(row),
+        (Err(e), Some((broker, key))) => {
+            let name = broker_keys::username(&key.prefix);
+            if let Err(undo) = broker.set_client_enabled(&name, key.enabled).await {
+                tracing::error!(key = id, error = %undo, "cannot restore a key's broker client");
+            }
+            Err(e)
+        }
+        (Err(e), None) => Err(e),
+    }
 }
 
 /// `DELETE /api-keys/{key}`: revokes for good; 200 with the revoked key. The key's very next
@@ -261,8 +345,36 @@ pub async fn revoke(
     Extension(idem): Extension<Idempotency>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<KeyBody>> {
+    // Looked up without judging it: the store answers 404/410 (or an idempotent replay).
+    let current = state.store.key(caller.org, id)?;
+    let broker = state.broker().zip(current.filter(|k| k.revoked_at.is_none()));
+    // Disable first: it drops the connection at once, while a delete rewrites the whole dynsec
+    // file (BASELINES.md) and cannot be undone (the secret is not kept).
+    if let Some((broker, key)) = &broker {
+        broker
+            .set_client_enabled(&broker_keys::username(&key.prefix), false)
+            .await?;
+    }
     let ctx = caller.write_ctx(&state, 200, idem.0);
-    let row = state.store.revoke_key(&ctx, id)?;
+    let row = match (state.store.revoke_key(&ctx, id), &broker) {
+        (Ok(row), _) => row,
+        (Err(e), Some((broker, key))) => {
+            let name = broker_keys::username(&key.prefix);
+            if let Err(undo) = broker.set_client_enabled(&name, key.enabled).await {
+                tracing::error!(key = id, error = %undo, "cannot restore a key's broker client");
+            }
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    };
+    if let Some((broker, key)) = &broker {
+        let name = broker_keys::username(&key.prefix);
+        // The key is revoked in the store and disabled in the broker; a failed delete leaves a
+        // disabled client that the next start's reconciliation deletes.
+        if let Err(e) = broker.delete_client(&name).await {
+            tracing::warn!(key = id, error = %e, "revoked key's broker client not deleted yet");
+        }
+    }
     state.reload(caller.org)?;
     tracing::info!(key = row.id, prefix = %row.prefix, by = %caller.actor().label(), "API key revoked");
     Ok(Json(KeyBody::from(row)))

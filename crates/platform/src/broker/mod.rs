@@ -1,0 +1,120 @@
+//! The broker plane: stewardd controls an MQTT broker's clients and ACLs so the broker itself
+//! enforces what each API key may publish and receive.
+//!
+//! - `BrokerControl` (here): what the platform needs from a broker. Mosquitto's dynamic-security
+//!   plugin implements it (`dynsec`); a clustered broker (EMQX) can implement it later.
+//! - `supervisor`: starts, watches and restarts stewardd's own private Mosquitto.
+//! - `keys`: API keys as broker clients, and the reconciliation of the store into the broker.
+
+pub mod dynsec;
+pub mod keys;
+pub mod supervisor;
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use steward_model::acl::AclEntry;
+
+use crate::error::{ApiError, ApiResult};
+
+pub type BrokerFuture<'a, T> = Pin<Box<dyn Future<Output = ApiResult<T>> + Send + 'a>>;
+
+/// What the platform asks of a broker. Every call is idempotent where that makes sense, so
+/// reconciling twice changes nothing.
+pub trait BrokerControl: Send + Sync {
+    /// Creates the client with these roles; `Ok(false)` when it already existed (left as is).
+    fn create_client<'a>(
+        &'a self,
+        username: &'a str,
+        password: &'a str,
+        roles: &'a [String],
+    ) -> BrokerFuture<'a, bool>;
+    /// Replaces the client's roles.
+    fn set_client_roles<'a>(&'a self, username: &'a str, roles: &'a [String]) -> BrokerFuture<'a, ()>;
+    /// Deletes the client (its connection is dropped); absent is fine.
+    fn delete_client<'a>(&'a self, username: &'a str) -> BrokerFuture<'a, ()>;
+    /// Enables or disables the client; disabling drops its connection at once.
+    fn set_client_enabled<'a>(&'a self, username: &'a str, enabled: bool) -> BrokerFuture<'a, ()>;
+    /// Creates the role or replaces its ACLs; live connections see the new ACLs without reconnecting.
+    fn put_role<'a>(&'a self, rolename: &'a str, acls: &'a [AclEntry]) -> BrokerFuture<'a, ()>;
+    /// Default ACL access: deny for every type (publish send/receive, subscribe, unsubscribe).
+    fn deny_by_default(&self) -> BrokerFuture<'_, ()>;
+}
+
+/// The error every failed broker call becomes: the store was left unchanged, try again later.
+pub fn unavailable(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "broker_unavailable", message)
+}
+
+/// Which broker stewardd uses.
+#[derive(Clone, Debug)]
+pub enum BrokerMode {
+    /// None: API keys exist for REST only (tests that do not need a broker).
+    Off,
+    /// stewardd's own Mosquitto, in `<data-dir>/broker/`.
+    Supervised,
+    /// An external broker with the dynamic-security plugin, and its admin credential.
+    External {
+        host: String,
+        port: u16,
+        username: String,
+        password: String,
+    },
+}
+
+/// A running broker plane: the control client and, when stewardd runs the broker, its supervisor
+/// (dropping the handle stops that broker).
+pub struct BrokerHandle {
+    pub control: Arc<dynsec::DynsecClient>,
+    pub supervisor: Option<supervisor::Supervisor>,
+    /// `mqtt://host:port`, for the ready line.
+    pub url: String,
+    /// The admin credential (tests publish with it; never logged).
+    pub admin_username: String,
+    pub admin_password: String,
+}
+
+/// How long to wait for a broker to come up and answer.
+const STARTUP: Duration = Duration::from_secs(10);
+
+/// Starts (or connects to) the broker, makes default access deny, installs the control client
+/// in `state` and reconciles every API key into the broker. `secrets` are the whole secrets
+/// known at this moment (the demo's fresh keys), by prefix.
+pub async fn start(
+    mode: &BrokerMode,
+    data_dir: &Path,
+    state: &crate::SharedState,
+    secrets: &std::collections::HashMap<String, String>,
+) -> ApiResult<Option<BrokerHandle>> {
+    let (supervisor, host, port, username, password) = match mode {
+        BrokerMode::Off => return Ok(None),
+        BrokerMode::Supervised => {
+            let sup = supervisor::Supervisor::start(&data_dir.join("broker"), STARTUP).await?;
+            let (u, p) = sup.admin();
+            let (u, p, port) = (u.to_owned(), p.to_owned(), sup.port());
+            (Some(sup), "127.0.0.1".to_owned(), port, u, p)
+        }
+        BrokerMode::External {
+            host,
+            port,
+            username,
+            password,
+        } => (None, host.clone(), *port, username.clone(), password.clone()),
+    };
+    let control = Arc::new(dynsec::DynsecClient::connect(&host, port, &username, &password));
+    control.wait_ready(STARTUP).await?;
+    control.deny_by_default().await?;
+    state.set_broker(control.clone());
+    keys::reconcile(state, control.as_ref(), secrets).await?;
+    Ok(Some(BrokerHandle {
+        control,
+        supervisor,
+        url: format!("mqtt://{host}:{port}"),
+        admin_username: username,
+        admin_password: password,
+    }))
+}

@@ -1,0 +1,325 @@
+//! The broker plane against the real Mosquitto (Debian's 2.0.11 with dynamic security): stewardd's
+//! supervisor starts it on a free loopback port in a temp dir, every API key becomes a dynsec
+//! client, and the broker itself enforces the key's listen rights and its revocation.
+
+// Tests: a failed step is a failed test, so unwrapping, indexing JSON and panicking are the
+// assertions themselves.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::Method;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
+use serde_json::{Value, json};
+use steward_platform::auth::secrets;
+use steward_platform::broker::{self, BrokerHandle, BrokerMode};
+use tokio::sync::mpsc;
+
+struct Plane {
+    s: Server,
+    broker: BrokerHandle,
+    org: i64,
+    owner: String,
+}
+
+async fn start() -> Plane {
+    let s = common::start().await;
+    let known = steward_platform::serve::demo_key_secrets(&s.demo);
+    let broker = broker::start(&BrokerMode::Supervised, s.dir.path(), &s.state, &known)
+        .await
+        .unwrap()
+        .unwrap();
+    let org = s.state.store.orgs().unwrap()[0];
+    let owner = s.sign_in(OWNER).await;
+    Plane {
+        s,
+        broker,
+        org,
+        owner,
+    }
+}
+
+/// An MQTT connection whose every event (and its end) arrives on a channel.
+struct Conn {
+    client: AsyncClient,
+    events: mpsc::UnboundedReceiver<Result<Event, String>>,
+}
+
+impl Plane {
+    fn port(&self) -> u16 {
+        self.broker.supervisor.as_ref().unwrap().port()
+    }
+
+    fn topic(&self, rest: &str) -> String {
+        format!("steward/{}/{rest}", self.org)
+    }
+
+    /// Connects; Err is the broker's refusal (or any connection error), as text.
+    async fn connect(&self, username: &str, password: &str) -> Result<Conn, String> {
+        let id = format!("t-{username}-{}", rand_suffix());
+        let mut options = MqttOptions::new(id, "127.0.0.1", self.port());
+        options.set_credentials(username, password);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut eventloop) = AsyncClient::new(options, 16);
+        let (tx, mut events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(e) => {
+                        if tx.send(Ok(e)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // No reconnecting: the test sees the connection end.
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, events.recv()).await {
+                Ok(Some(Ok(Event::Incoming(Packet::ConnAck(_))))) => return Ok(Conn { client, events }),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) => return Err("event loop ended".into()),
+                Err(_) => return Err("no CONNACK in time".into()),
+            }
+        }
+    }
+
+    async fn admin(&self) -> Conn {
+        self.connect(&self.broker.admin_username, &self.broker.admin_password)
+            .await
+            .unwrap()
+    }
+
+    /// Creates a key with these permissions; returns (id, username, secret).
+    async fn new_key(&self, name: &str, permissions: &[&str]) -> (i64, String, String) {
+        let (status, body) = self
+            .s
+            .json(
+                Method::POST,
+                "/api-keys",
+                &self.owner,
+                Some(json!({ "name": name, "permissions": permissions })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let secret = body["secret"].as_str().unwrap().to_owned();
+        let prefix = secrets::api_key_prefix(&secret).unwrap().to_owned();
+        (body["id"].as_i64().unwrap(), format!("stw_{prefix}"), secret)
+    }
+
+    async fn key_action(&self, method: Method, path: &str) -> (u16, Value) {
+        self.s.json(method, path, &self.owner, None).await
+    }
+}
+
+fn rand_suffix() -> String {
+    secrets::new_invite_token().unwrap()[4..12].to_owned()
+}
+
+impl Conn {
+    /// Subscribes and returns the SUBACK's return codes.
+    async fn subscribe(&mut self, filter: &str) -> Vec<SubscribeReasonCode> {
+        self.client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.events.recv()).await {
+                Ok(Some(Ok(Event::Incoming(Packet::SubAck(ack))))) => return ack.return_codes,
+                Ok(Some(Ok(_))) => {}
+                other => panic!("no SUBACK: {other:?}"),
+            }
+        }
+    }
+
+    async fn publish(&self, topic: &str, payload: &str) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_owned())
+            .await
+            .unwrap();
+    }
+
+    /// The next message delivered within `within`, if any.
+    async fn message(&mut self, within: Duration) -> Option<Publish> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.events.recv()).await {
+                Ok(Some(Ok(Event::Incoming(Packet::Publish(p))))) => return Some(p),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => panic!("connection ended while waiting for a message: {e}"),
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// How long until the connection ends, if it does within `within`.
+    async fn dropped_within(&mut self, within: Duration) -> Option<Duration> {
+        let start = Instant::now();
+        loop {
+            let left = within.saturating_sub(start.elapsed());
+            match tokio::time::timeout(left, self.events.recv()).await {
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_))) | Ok(None) => return Some(start.elapsed()),
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+fn granted(codes: &[SubscribeReasonCode]) -> bool {
+    codes.iter().all(|c| matches!(c, SubscribeReasonCode::Success(_)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_2_the_scada_key_connects_but_gets_nothing_on_device_topics() {
+    let p = start().await;
+    let secret = p.s.scada_key();
+    let username = format!("stw_{}", secrets::api_key_prefix(&secret).unwrap());
+    let mut scada = p.connect(&username, &secret).await.unwrap();
+    for filter in [
+        p.topic("devices/+/telemetry"),
+        p.topic("devices/3/presence"),
+        p.topic("alerts/+"),
+        p.topic("#"),
+        "#".to_owned(),
+    ] {
+        let codes = scada.subscribe(&filter).await;
+        assert_eq!(codes, vec![SubscribeReasonCode::Failure], "{filter}");
+    }
+    // Nothing published on device topics reaches it, and what it publishes reaches nobody.
+    let mut admin = p.admin().await;
+    assert!(granted(&admin.subscribe(&p.topic("#")).await));
+    admin.publish(&p.topic("devices/3/telemetry"), "{\"t\":1}").await;
+    assert!(
+        admin.message(Duration::from_secs(2)).await.is_some(),
+        "the admin hears itself"
+    );
+    assert!(scada.message(Duration::from_millis(300)).await.is_none());
+    scada
+        .publish(&p.topic("devices/3/telemetry"), "{\"forged\":1}")
+        .await;
+    scada.publish(&p.topic("devices/3/rpc/request"), "{}").await;
+    assert!(
+        admin.message(Duration::from_millis(500)).await.is_none(),
+        "the SCADA key published"
+    );
+    // A wrong password is refused.
+    assert!(p.connect(&username, "stw_wrong").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_is_not_listen_and_telemetry_listen_receives_telemetry() {
+    let p = start().await;
+    let (_, lister, lister_secret) = p.new_key("alert lister", &["alerts.list"]).await;
+    let mut c = p.connect(&lister, &lister_secret).await.unwrap();
+    assert_eq!(
+        c.subscribe(&p.topic("alerts/+")).await,
+        vec![SubscribeReasonCode::Failure]
+    );
+
+    let (_, listener, secret) = p.new_key("telemetry", &["telemetry.listen"]).await;
+    let mut c = p.connect(&listener, &secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+    // Telemetry yes, presence and alerts no.
+    assert_eq!(
+        c.subscribe(&p.topic("devices/+/presence")).await,
+        vec![SubscribeReasonCode::Failure]
+    );
+    let admin = p.admin().await;
+    admin
+        .publish(&p.topic("devices/7/telemetry"), "{\"temp\":21.5}")
+        .await;
+    let m = c
+        .message(Duration::from_secs(2))
+        .await
+        .expect("telemetry delivered");
+    assert_eq!(m.topic, p.topic("devices/7/telemetry"));
+    assert_eq!(&m.payload[..], b"{\"temp\":21.5}");
+    // Another org's telemetry is out of reach.
+    assert_eq!(
+        c.subscribe(&format!("steward/{}/devices/+/telemetry", p.org + 1))
+            .await,
+        vec![SubscribeReasonCode::Failure]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_5_revoking_a_key_drops_its_connection_at_once_and_its_rest_calls_fail() {
+    let p = start().await;
+    let (id, username, secret) = p
+        .new_key("compromised", &["telemetry.listen", "equipment.view"])
+        .await;
+    assert_eq!(p.s.json(Method::GET, "/equipment", &secret, None).await.0, 200);
+    let mut c = p.connect(&username, &secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+
+    let (status, body) = p.key_action(Method::DELETE, &format!("/api-keys/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    let dropped = c.dropped_within(Duration::from_secs(1)).await;
+    assert!(
+        dropped.is_some(),
+        "the revoked key's connection is still up after 1 s"
+    );
+    let status = p.s.json(Method::GET, "/equipment", &secret, None).await.0;
+    assert!(status == 401 || status == 410, "{status}");
+    assert!(
+        p.connect(&username, &secret).await.is_err(),
+        "a revoked key reconnected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_drops_the_connection_and_enable_lets_it_connect_again() {
+    let p = start().await;
+    let (id, username, secret) = p.new_key("toggled", &["telemetry.listen"]).await;
+    let mut c = p.connect(&username, &secret).await.unwrap();
+    let (status, body) = p
+        .key_action(Method::POST, &format!("/api-keys/{id}/disable"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(c.dropped_within(Duration::from_secs(1)).await.is_some());
+    assert!(
+        p.connect(&username, &secret).await.is_err(),
+        "a disabled key connected"
+    );
+
+    let (status, body) = p
+        .key_action(Method::POST, &format!("/api-keys/{id}/enable"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut c = p.connect(&username, &secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_is_down_fails_key_writes_with_503_and_leaves_the_store_alone() {
+    let mut p = start().await;
+    let before = p.s.state.store.keys(p.org).unwrap().len();
+    // Stop the broker for good (the supervisor would restart it).
+    drop(p.broker.supervisor.take());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) =
+        p.s.json(
+            Method::POST,
+            "/api-keys",
+            &p.owner,
+            Some(json!({ "name": "no broker", "permissions": ["telemetry.listen"] })),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "broker_unavailable");
+    assert_eq!(p.s.state.store.keys(p.org).unwrap().len(), before);
+}
