@@ -50,6 +50,8 @@ async fn start() -> Plane {
 /// An MQTT connection whose every event (and its end) arrives on a channel.
 struct Conn {
     client: AsyncClient,
+    /// The broker resumed a stored session (CONNACK's session-present flag).
+    session_present: bool,
     events: mpsc::UnboundedReceiver<Result<Event, String>>,
 }
 
@@ -65,7 +67,19 @@ impl Plane {
     /// Connects; Err is the broker's refusal (or any connection error), as text.
     async fn connect(&self, username: &str, password: &str) -> Result<Conn, String> {
         let id = format!("t-{username}-{}", rand_suffix());
+        self.connect_as(&id, true, username, password).await
+    }
+
+    /// Connects with this client id and clean-session flag.
+    async fn connect_as(
+        &self,
+        id: &str,
+        clean: bool,
+        username: &str,
+        password: &str,
+    ) -> Result<Conn, String> {
         let mut options = MqttOptions::new(id, "127.0.0.1", self.port());
+        options.set_clean_session(clean);
         options.set_credentials(username, password);
         options.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(options, 16);
@@ -90,7 +104,13 @@ impl Plane {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, events.recv()).await {
-                Ok(Some(Ok(Event::Incoming(Packet::ConnAck(_))))) => return Ok(Conn { client, events }),
+                Ok(Some(Ok(Event::Incoming(Packet::ConnAck(ack))))) => {
+                    return Ok(Conn {
+                        client,
+                        session_present: ack.session_present,
+                        events,
+                    });
+                }
                 Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(None) => return Err("event loop ended".into()),
@@ -322,4 +342,127 @@ async fn a_broker_that_is_down_fails_key_writes_with_503_and_leaves_the_store_al
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["code"], "broker_unavailable");
     assert_eq!(p.s.state.store.keys(p.org).unwrap().len(), before);
+}
+
+/// Disable, edit, enable: a key's new permissions replace its role's ACLs.
+async fn change_permissions(p: &Plane, id: i64, permissions: &[&str]) {
+    let (status, body) = p
+        .key_action(Method::POST, &format!("/api-keys/{id}/disable"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        p.s.json(
+            Method::PUT,
+            &format!("/api-keys/{id}/permissions"),
+            &p.owner,
+            Some(json!({ "permissions": permissions })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = p
+        .key_action(Method::POST, &format!("/api-keys/{id}/enable"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_reaches_a_live_connection_without_a_reconnect() {
+    let p = start().await;
+    let (_, username, secret) = p.new_key("live", &["telemetry.listen"]).await;
+    let mut c = p.connect(&username, &secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+    let admin = p.admin().await;
+    let topic = p.topic("devices/1/telemetry");
+    admin.publish(&topic, "1").await;
+    assert!(c.message(Duration::from_secs(2)).await.is_some());
+
+    // The role loses telemetry (what a permission edit does): delivery stops at once, and the
+    // connection stays up.
+    let broker = p.s.state.broker().unwrap();
+    broker.put_role(&username, &[]).await.unwrap();
+    admin.publish(&topic, "2").await;
+    assert!(
+        c.message(Duration::from_millis(500)).await.is_none(),
+        "delivered after removal"
+    );
+    // Given back: the same subscription delivers again, still without reconnecting.
+    let acls = steward_platform::broker::keys::acls(
+        &p.s.state,
+        p.org,
+        steward_model::PermSet::of([steward_model::Permission::TelemetryListen]),
+        &[],
+        &username["stw_".len()..],
+    )
+    .unwrap();
+    broker.put_role(&username, &acls).await.unwrap();
+    admin.publish(&topic, "3").await;
+    let m = c.message(Duration::from_secs(2)).await.expect("delivered again");
+    assert_eq!(&m.payload[..], b"3");
+}
+
+/// CVE-2021-34434 (Mosquitto 2.0.11): a durable client keeps a subscription whose ACL was
+/// removed while it was offline. Default-deny receive plus a receive ACL per listen right
+/// closes it: the old subscription delivers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_session_keeps_no_right_removed_while_it_was_offline() {
+    let p = start().await;
+    let (id, username, secret) = p.new_key("durable", &["telemetry.listen"]).await;
+    let client_id = format!("durable-{}", rand_suffix());
+    let mut c = p.connect_as(&client_id, false, &username, &secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+    c.client.disconnect().await.unwrap();
+    assert!(c.dropped_within(Duration::from_secs(2)).await.is_some());
+
+    change_permissions(&p, id, &["presence.listen"]).await;
+
+    let mut c = p.connect_as(&client_id, false, &username, &secret).await.unwrap();
+    assert!(
+        c.session_present,
+        "the durable session (and its subscription) was not resumed"
+    );
+    let admin = p.admin().await;
+    admin
+        .publish(&p.topic("devices/1/telemetry"), "secret reading")
+        .await;
+    assert!(
+        c.message(Duration::from_millis(700)).await.is_none(),
+        "the durable session still receives a revoked topic"
+    );
+    // Its new right works.
+    assert!(granted(&c.subscribe(&p.topic("devices/+/presence")).await));
+    admin.publish(&p.topic("devices/1/presence"), "online").await;
+    let m = c
+        .message(Duration::from_secs(2))
+        .await
+        .expect("presence delivered");
+    assert_eq!(m.topic, p.topic("devices/1/presence"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_dies_is_restarted_and_keys_work_again() {
+    let p = start().await;
+    let (_, username, secret) = p.new_key("survivor", &["telemetry.listen"]).await;
+    let pid = std::fs::read_to_string(p.s.dir.path().join("broker/mosquitto.pid")).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Back on the same port, with the same clients (the dynsec file survives).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        match p.connect(&username, &secret).await {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the broker did not come back: {e}"),
+        }
+    };
+    assert!(granted(&c.subscribe(&p.topic("devices/+/telemetry")).await));
+    // The control connection came back too: key writes reach the broker again.
+    let (_, later, later_secret) = p.new_key("after restart", &["alerts.listen"]).await;
+    let mut c = p.connect(&later, &later_secret).await.unwrap();
+    assert!(granted(&c.subscribe(&p.topic("alerts/+")).await));
 }
