@@ -466,3 +466,158 @@ async fn a_broker_that_dies_is_restarted_and_keys_work_again() {
     let mut c = p.connect(&later, &later_secret).await.unwrap();
     assert!(granted(&c.subscribe(&p.topic("alerts/+")).await));
 }
+
+/// A `stewardd serve` process: its ready line, and its stderr lines as they come.
+struct Daemon {
+    child: std::process::Child,
+    ready: Value,
+    stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &std::path::Path, demo: bool) -> Daemon {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stewardd"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if demo {
+        cmd.arg("--demo");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = ready_tx.send(line);
+    });
+    let line = ready_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    Daemon {
+        child,
+        ready: serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line {line:?}: {e}")),
+        stderr: rx,
+    }
+}
+
+/// True once the process is gone (or a zombie nobody reaps).
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Err(_) => true,
+        Ok(status) => status.lines().any(|l| l.starts_with("State:") && l.contains('Z')),
+    }
+}
+
+async fn mqtt_connects(url: &str, username: &str, password: &str) -> Result<(), String> {
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut options = MqttOptions::new(format!("p-{}", rand_suffix()), "127.0.0.1", port);
+    options.set_credentials(username, password);
+    let (_client, mut eventloop) = AsyncClient::new(options, 4);
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await
+    .map_err(|_| "no CONNACK".to_owned())?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stewardd_runs_its_broker_stops_it_even_when_killed_and_keeps_keys_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = serve(dir.path(), true);
+    let mqtt = daemon.ready["mqtt"].as_str().unwrap().to_owned();
+    assert!(mqtt.starts_with("mqtt://127.0.0.1:"), "{}", daemon.ready);
+    let demo: Value = loop {
+        let line = daemon.stderr.recv_timeout(Duration::from_secs(10)).unwrap();
+        if let Ok(v) = serde_json::from_str::<Value>(&line) {
+            if v.get("demo").is_some() {
+                break v;
+            }
+        }
+    };
+    let scada = demo["demo"]["keys"]["scada"].as_str().unwrap().to_owned();
+    let username = format!("stw_{}", secrets::api_key_prefix(&scada).unwrap());
+    mqtt_connects(&mqtt, &username, &scada).await.unwrap();
+    assert!(mqtt_connects(&mqtt, &username, "stw_not_it").await.is_err());
+    let broker_dir = dir.path().join("broker");
+    let mode = |name: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(broker_dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("admin.json"), 0o600);
+    assert_eq!(mode("dynsec.json"), 0o600);
+
+    // kill -9: the kernel's parent-death signal stops Mosquitto too.
+    let pid = std::fs::read_to_string(broker_dir.join("mosquitto.pid")).unwrap();
+    let pid = pid.trim().to_owned();
+    daemon.child.kill().unwrap();
+    daemon.child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !gone(&pid) {
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto {pid} outlived a killed stewardd"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Restarted on the same data: the key's broker client (and password) is still there.
+    let again = serve(dir.path(), false);
+    let mqtt = again.ready["mqtt"].as_str().unwrap().to_owned();
+    mqtt_connects(&mqtt, &username, &scada).await.unwrap();
+}
+
+#[test]
+fn no_broker_serves_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd_dir = dir.path().to_path_buf();
+    cmd_dir.push("data");
+    let mut daemon = {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stewardd"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-broker", "--data-dir"])
+            .arg(&cmd_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        (child, line)
+    };
+    let ready: Value = serde_json::from_str(&daemon.1).unwrap();
+    assert!(
+        ready.get("api").is_some() && ready.get("mqtt").is_none(),
+        "{ready}"
+    );
+    assert!(!cmd_dir.join("broker").exists());
+    daemon.0.kill().unwrap();
+    daemon.0.wait().unwrap();
+}
