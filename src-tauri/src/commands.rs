@@ -197,11 +197,7 @@ pub async fn session(state: State<'_, AppState>) -> Reply<SessionInfo> {
 
 #[tauri::command]
 pub async fn sync(app: AppHandle, state: State<'_, AppState>) -> Reply<SyncReport> {
-    state
-        .console
-        .sync(progress(&app))
-        .await
-        .map_err(err)
+    state.console.sync(progress(&app)).await.map_err(err)
 }
 
 /// Locks the window's data away; returns the profile to unlock with the password.

@@ -166,8 +166,11 @@ impl ApiClient {
 
     /// Confirms enrolment with a first code; an enrolment-only session becomes a full one.
     pub async fn totp_confirm(&self, code: &str) -> CoreResult<UserRow> {
-        let body = to_value(&TotpConfirm { code: code.to_owned() })?;
-        self.call(Method::POST, "/session/totp/confirm", Some(&body)).await
+        let body = to_value(&TotpConfirm {
+            code: code.to_owned(),
+        })?;
+        self.call(Method::POST, "/session/totp/confirm", Some(&body))
+            .await
     }
 }
 

@@ -76,7 +76,11 @@ impl TotpSetup {
     fn new(otpauth_uri: String) -> CoreResult<TotpSetup> {
         let secret = url::Url::parse(&otpauth_uri)
             .ok()
-            .and_then(|u| u.query_pairs().find(|(k, _)| k == "secret").map(|(_, v)| v.into_owned()))
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "secret")
+                    .map(|(_, v)| v.into_owned())
+            })
             .unwrap_or_default();
         let code = qrcode::QrCode::new(otpauth_uri.as_bytes())
             .map_err(|e| CoreError::Invalid(format!("the enrolment URI does not fit a QR code: {e}")))?;
@@ -169,7 +173,8 @@ impl Console {
         password: &str,
         totp: Option<String>,
     ) -> CoreResult<SessionInfo> {
-        self.sign_in_with_progress(url, email, password, totp, |_| {}).await
+        self.sign_in_with_progress(url, email, password, totp, |_| {})
+            .await
     }
 
     /// `sign_in`, with `progress` following the first sync. When the org requires TOTP and the
@@ -209,7 +214,11 @@ impl Console {
 
     /// The authenticator set-up for the person whose sign-in asked for enrolment.
     pub async fn begin_totp_enrolment(&self) -> CoreResult<TotpSetup> {
-        let api = self.enrolling()?.as_ref().map(|e| e.api.clone()).ok_or(CoreError::NotSignedIn)?;
+        let api = self
+            .enrolling()?
+            .as_ref()
+            .map(|e| e.api.clone())
+            .ok_or(CoreError::NotSignedIn)?;
         let enrolment = api.totp_enrol().await?;
         TotpSetup::new(enrolment.otpauth_uri)
     }

@@ -35,7 +35,9 @@ pub enum CoreError {
     InsecureUrl,
     #[error("no pending change with id {0}")]
     UnknownChange(i64),
-    #[error("this organization requires two-step verification: set up an authenticator app to finish signing in")]
+    #[error(
+        "this organization requires two-step verification: set up an authenticator app to finish signing in"
+    )]
     TotpEnrolmentRequired,
 }
 
