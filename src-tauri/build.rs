@@ -48,6 +48,7 @@ const COMMANDS: &[&str] = &[
     "legacy_review",
     "preview_legacy_choice",
     "apply_legacy_choice",
+    "bench_report",
 ];
 
 /// The built UI that `generate_context!` embeds (`build.frontendDist`).

@@ -35,6 +35,8 @@ pub struct AppState {
     password: Option<String>,
     /// The demo signs in at once with the prefilled login.
     auto_sign_in: bool,
+    /// Benchmarks open the only cached profile offline at once with the prefilled password.
+    auto_open_offline: bool,
     /// Tests shorten the idle lock; otherwise the org's setting applies.
     idle_lock_override: Option<u32>,
 }
@@ -70,6 +72,7 @@ impl AppState {
             email: env("STEWARD_DEMO_EMAIL"),
             password: env("STEWARD_DEMO_PASSWORD"),
             auto_sign_in: env("STEWARD_AUTO_SIGN_IN").is_some_and(|v| v == "1"),
+            auto_open_offline: env("STEWARD_AUTO_OPEN_OFFLINE").is_some_and(|v| v == "1"),
             idle_lock_override,
         })
     }
@@ -129,6 +132,8 @@ pub async fn welcome(state: State<'_, AppState>) -> Reply<Welcome> {
         password: state.password.clone(),
         keyring,
         auto_sign_in: state.auto_sign_in,
+        auto_open_offline: state.auto_open_offline,
+        bench: crate::bench::mode(),
         idle_lock_seconds: state.idle_lock_override,
         session: state.console.session().ok(),
     })

@@ -4,11 +4,13 @@
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod bench;
 mod commands;
 
 use tauri::Manager;
 
 fn main() {
+    bench::mark_start();
     if let Err(e) = run() {
         eprintln!("steward-console: {e}");
         std::process::exit(1);
@@ -83,6 +85,7 @@ fn run() -> tauri::Result<()> {
             commands::directory::submit_change,
             commands::directory::invite,
             commands::directory::export_csv,
+            bench::bench_report,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
 }

@@ -7,6 +7,7 @@ import { useIdleLock } from "./idle";
 import { SignIn } from "./views/SignIn";
 import { LockScreen } from "./views/LockScreen";
 import { Shell } from "./Shell";
+import { benchMark } from "./bench";
 
 type Phase =
   | { kind: "starting" }
@@ -21,6 +22,7 @@ export function App() {
 
   useEffect(() => {
     if (phase.kind !== "starting" || !welcome.data) return;
+    benchMark("welcome");
     const session = welcome.data.session;
     setPhase(session ? { kind: "open", session } : { kind: "signed-out" });
   }, [phase.kind, welcome.data]);

@@ -20,6 +20,7 @@ import { WhoCanView } from "./views/WhoCanView";
 import { WorkforceView } from "./views/WorkforceView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
+import { useBenchMode } from "./bench";
 
 /** The views in nav order, grouped; `key` is the Alt+digit shortcut (the first five views keep
  *  theirs). Arrow keys move through the tabs in this order. */
@@ -55,7 +56,8 @@ interface Props {
 
 export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Props) {
   const queryClient = useQueryClient();
-  const [tab, setTab] = useState<TabId>("roles");
+  const bench = useBenchMode();
+  const [tab, setTab] = useState<TabId>(bench === "scroll" ? "effective" : "roles");
   const [now, setNow] = useState(() => new Date());
   const [syncError, setSyncError] = useState<IpcError | null>(null);
   const [confirmForget, setConfirmForget] = useState(false);

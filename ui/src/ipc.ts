@@ -186,6 +186,8 @@ export const api = {
   submitChange: (change: ChangeRequest) => call<OutboxItem>("submit_change", { change }),
   invite: (email: string, role: string) => call<Invitation>("invite", { email, role }),
   exportCsv: (kind: "role_assignments" | "effective_matrix") => call<string | null>("export_csv", { kind }),
+  /** Benchmarks only (STEWARD_BENCH): prints the report with the time since start, then exits. */
+  benchReport: (report: unknown) => call<null>("bench_report", { report }),
   // API keys, audit log, legacy review (src-tauri/src/commands/admin.rs).
   permissionTree: () => call<PermissionTree>("permission_tree"),
   keys: () => call<KeyView[]>("keys"),

@@ -425,6 +425,10 @@ pub struct Welcome {
     pub keyring: Option<IpcError>,
     /// Sign in at once with the prefilled login (the local demo).
     pub auto_sign_in: bool,
+    /// Open the only cached profile offline at once with the prefilled password (benchmarks).
+    pub auto_open_offline: bool,
+    /// `startup` or `scroll`: measure, report with `bench_report`, and exit (benchmarks).
+    pub bench: Option<String>,
     /// Set when the environment overrides the org's idle timeout (tests).
     pub idle_lock_seconds: Option<u32>,
     /// The profile already open in this process (the window was reloaded), if any.

@@ -21,6 +21,14 @@ keyring: IpcError | null,
  */
 auto_sign_in: boolean, 
 /**
+ * Open the only cached profile offline at once with the prefilled password (benchmarks).
+ */
+auto_open_offline: boolean, 
+/**
+ * `startup` or `scroll`: measure, report with `bench_report`, and exit (benchmarks).
+ */
+bench: string | null, 
+/**
  * Set when the environment overrides the org's idle timeout (tests).
  */
 idle_lock_seconds: number | null, 

@@ -1,4 +1,4 @@
-import { useDeferredValue, useMemo, useRef, useState } from "react";
+import { useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import {
   createColumnHelper,
@@ -13,6 +13,7 @@ import type { PermissionColumn } from "../bindings/PermissionColumn";
 import { api, describeError, toIpcError } from "../ipc";
 import { groupByModule, moduleTitle } from "../matrix";
 import { AgeNote, ErrorNote } from "./Dialog";
+import { afterPaint, frameStats, scrollThrough, useBenchMode } from "../bench";
 
 const ROW_HEIGHT = 30;
 const CELL_WIDTH = 30;
@@ -108,6 +109,20 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
     overscan: 12,
   });
   const width = table.getTotalSize();
+
+  // STEWARD_BENCH=scroll: scroll the whole matrix, four rows per frame, and report frame times.
+  const bench = useBenchMode();
+  const loaded = rows.length > 0;
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (bench !== "scroll" || !loaded || !el) return;
+    afterPaint(() =>
+      scrollThrough(el, 4 * ROW_HEIGHT, (intervals) =>
+        void api.benchReport({ rows: rows.length, step_px: 4 * ROW_HEIGHT, ...frameStats(intervals) }),
+      ),
+    );
+    // Once, when the rows first arrive.
+  }, [bench, loaded]);
 
   if (matrix.error) return <ErrorNote message={describeError(toIpcError(matrix.error))} />;
 

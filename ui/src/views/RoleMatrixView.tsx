@@ -1,8 +1,9 @@
-import { useMemo } from "react";
+import { useEffect, useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, describeError, toIpcError } from "../ipc";
 import { moduleTitle, roleMatrixSections, roleTotals } from "../matrix";
 import { AgeNote, ErrorNote } from "./Dialog";
+import { afterPaint, benchMarks, useBenchMode } from "../bench";
 
 /** Org roles × the permission catalog, one section per module. Each role includes the ones
  *  left of it. */
@@ -10,6 +11,12 @@ export function RoleMatrixView({ ageText }: { ageText: string }) {
   const matrix = useQuery({ queryKey: ["role_matrix"], queryFn: api.roleMatrix, staleTime: Infinity });
   const sections = useMemo(() => (matrix.data ? roleMatrixSections(matrix.data) : []), [matrix.data]);
   const totals = useMemo(() => (matrix.data ? roleTotals(matrix.data) : []), [matrix.data]);
+  // STEWARD_BENCH=startup: report the time from process start to the painted matrix.
+  const bench = useBenchMode();
+  const painted = matrix.data !== undefined;
+  useEffect(() => {
+    if (bench === "startup" && painted) afterPaint(() => void api.benchReport({ view: "role_matrix", page_ms: benchMarks() }));
+  }, [bench, painted]);
 
   if (matrix.error) return <ErrorNote message={describeError(toIpcError(matrix.error))} />;
   if (!matrix.data) return <p className="muted">Loading the role matrix…</p>;

@@ -6,6 +6,7 @@ import type { Welcome } from "../bindings/Welcome";
 import { api, describeError, toIpcError } from "../ipc";
 import { BrandMark } from "./BrandMark";
 import { SyncBar, useSyncProgress } from "./SyncBar";
+import { benchMark } from "../bench";
 
 interface Props {
   welcome: Welcome;
@@ -56,12 +57,25 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
   }, [welcome, profile, notice, signIn]);
 
   const openOffline = useMutation({
-    mutationFn: () => api.openOffline(offlineId, offlinePassword),
+    mutationFn: (args?: { id: string; password: string }) =>
+      api.openOffline(args?.id ?? offlineId, args?.password ?? offlinePassword),
     onSuccess: (session) => {
+      benchMark("open_offline_done");
       setOfflinePassword("");
       onOpen(session);
     },
   });
+
+  // Benchmarks open the only cached profile offline, once, with the prefilled password.
+  const autoOpened = useRef(false);
+  useEffect(() => {
+    if (autoOpened.current || !welcome.auto_open_offline || profile || notice) return;
+    const only = welcome.profiles.length === 1 ? welcome.profiles[0] : undefined;
+    if (!only || !welcome.password) return;
+    autoOpened.current = true;
+    benchMark("open_offline_called");
+    openOffline.mutate({ id: only.id, password: welcome.password });
+  }, [welcome, profile, notice, openOffline]);
 
   const submitOnline = (e: FormEvent) => {
     e.preventDefault();
@@ -69,7 +83,7 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
   };
   const submitOffline = (e: FormEvent) => {
     e.preventDefault();
-    openOffline.mutate();
+    openOffline.mutate(undefined);
   };
 
   const keyring = welcome.keyring;
