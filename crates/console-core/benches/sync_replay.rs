@@ -2,7 +2,7 @@
 //! served in-process on 127.0.0.1:0, as in tests/console.rs):
 //!
 //! - **sync**: the change feed holds ~1M rows after the demo's; a console whose cache is at the
-//!   demo's cursor pulls them all (`Console::sync`, 1,000 rows a page). The 1M rows are
+//!   demo's cursor pulls them all (`Console::sync`, 5,000 rows a page). The 1M rows are
 //!   `user` puts written straight into the platform's `changes` table with SQL (set-up only;
 //!   the platform's `users` table does not get them, and the feed does not read it).
 //! - **replay**: 10,000 extra users (`BENCH_QUEUED`) are seeded with SQL (users table and feed) before the

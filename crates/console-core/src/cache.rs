@@ -271,6 +271,7 @@ fn grant_target(c: &ChangeRow) -> Option<(&'static str, i64, Grantee, Option<Str
     Some((kind, id, grantee, role))
 }
 
+// Statements are cached: a first sync applies a million rows through these few.
 fn apply_one(tx: &Connection, c: &ChangeRow) -> CoreResult<()> {
     if let Some((kind, id, grantee, role)) = grant_target(c) {
         let (gk, gid) = match grantee {
@@ -278,49 +279,37 @@ fn apply_one(tx: &Connection, c: &ChangeRow) -> CoreResult<()> {
             Grantee::Group(g) => ("group", i64::from(g.0)),
         };
         match role {
-            Some(role) => tx.execute(
-                "INSERT INTO grants (on_kind, on_id, grantee_kind, grantee_id, role) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (on_kind, on_id, grantee_kind, grantee_id) DO UPDATE SET role = excluded.role",
-                params![kind, id, gk, gid, role],
+            Some(role) => tx.prepare_cached("INSERT INTO grants (on_kind, on_id, grantee_kind, grantee_id, role) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (on_kind, on_id, grantee_kind, grantee_id) DO UPDATE SET role = excluded.role")?.execute(params![kind, id, gk, gid, role],
             )?,
-            None => tx.execute(
-                "DELETE FROM grants WHERE on_kind = ?1 AND on_id = ?2 AND grantee_kind = ?3 AND grantee_id = ?4",
-                params![kind, id, gk, gid],
+            None => tx.prepare_cached("DELETE FROM grants WHERE on_kind = ?1 AND on_id = ?2 AND grantee_kind = ?3 AND grantee_id = ?4")?.execute(params![kind, id, gk, gid],
             )?,
         };
         // The grant bumped its project's or asset's version; keep the cached version in step so
         // offline edits are based on the version the server will check.
-        tx.execute(
-            "UPDATE entities SET version = ?1 WHERE entity = ?2 AND id = ?3",
-            params![c.version, kind, id],
-        )?;
+        tx.prepare_cached("UPDATE entities SET version = ?1 WHERE entity = ?2 AND id = ?3")?
+            .execute(params![c.version, kind, id])?;
         return Ok(());
     }
     match (c.op.as_str(), &c.body) {
         ("delete", _) | (_, None) => {
-            tx.execute(
-                "DELETE FROM entities WHERE entity = ?1 AND id = ?2",
-                params![c.entity, c.entity_id],
-            )?;
+            tx.prepare_cached("DELETE FROM entities WHERE entity = ?1 AND id = ?2")?
+                .execute(params![c.entity, c.entity_id])?;
             if matches!(c.entity.as_str(), "project" | "asset") {
-                tx.execute(
-                    "DELETE FROM grants WHERE on_kind = ?1 AND on_id = ?2",
-                    params![c.entity, c.entity_id],
-                )?;
+                tx.prepare_cached("DELETE FROM grants WHERE on_kind = ?1 AND on_id = ?2")?
+                    .execute(params![c.entity, c.entity_id])?;
             }
             if c.entity == "group" {
-                tx.execute(
-                    "DELETE FROM grants WHERE grantee_kind = 'group' AND grantee_id = ?1",
-                    [c.entity_id],
-                )?;
+                tx.prepare_cached("DELETE FROM grants WHERE grantee_kind = 'group' AND grantee_id = ?1")?
+                    .execute([c.entity_id])?;
             }
         }
         (_, Some(body)) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO entities (entity, id, version, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version, body = excluded.body",
-                params![c.entity, c.entity_id, c.version, body.to_string()],
-            )?;
+            )?
+            .execute(params![c.entity, c.entity_id, c.version, body.to_string()])?;
         }
     }
     Ok(())

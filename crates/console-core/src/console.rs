@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use steward_model::{Action, Change, Plant, Principal, Resource, UserId};
-use steward_wire::{DecisionBody, UserRow};
+use steward_wire::{ChangesBody, DecisionBody, UserRow};
 use ts_rs::TS;
 
 use crate::api::{ApiClient, check_platform_url};
@@ -19,7 +19,8 @@ use crate::vault::{self, CacheKey};
 use crate::views::{self, DataAge, EffectiveMatrix, RoleMatrix};
 
 const TOKEN: &str = "session-token";
-const PAGE: u32 = 1000;
+/// Rows per change-feed page (the platform allows up to 5,000).
+const PAGE: u32 = 5000;
 /// Cache meta key: the org's idle timeout in minutes, as of the last sign-in.
 const IDLE_MINUTES: &str = "idle_timeout_minutes";
 
@@ -371,33 +372,43 @@ impl Console {
     pub async fn sync(&self, mut progress: impl FnMut(SyncProgress)) -> CoreResult<SyncReport> {
         let (api, mut cursor) = self.with_open(|open| Ok((open.api.clone(), open.cache.cursor()?)))?;
         let mut applied = 0u32;
+        let mut page = self.fetched(api.changes(cursor, PAGE).await)?;
         loop {
-            let page = match api.changes(cursor, PAGE).await {
-                Ok(page) => page,
-                Err(e) => {
-                    self.with_open(|open| {
-                        open.online = !matches!(e, CoreError::Offline(_));
-                        Ok(())
-                    })?;
-                    return Err(e);
-                }
-            };
+            // The next page downloads while this one is written to the cache.
+            let next = page.more.then(|| {
+                let api = api.clone();
+                let since = page.next;
+                tokio::spawn(async move { api.changes(since, PAGE).await })
+            });
             self.with_open(|open| {
                 open.cache.apply_changes(&page.changes, page.next, now_ms())?;
                 open.online = true;
                 Ok(())
             })?;
-            applied += u32::try_from(page.changes.len()).unwrap_or(u32::MAX);
+            applied = applied.saturating_add(u32::try_from(page.changes.len()).unwrap_or(u32::MAX));
             cursor = page.next;
             progress(SyncProgress {
                 cursor,
                 head: page.head.max(cursor),
             });
-            if !page.more {
-                break;
-            }
+            let Some(next) = next else { break };
+            let fetched = next
+                .await
+                .map_err(|e| CoreError::Offline(format!("the sync was interrupted: {e}")))?;
+            page = self.fetched(fetched)?;
         }
         Ok(SyncReport { applied, cursor })
+    }
+
+    /// A page of the feed, or the error after noting whether the platform answered at all.
+    fn fetched(&self, page: CoreResult<ChangesBody>) -> CoreResult<ChangesBody> {
+        page.or_else(|e| {
+            self.with_open(|open| {
+                open.online = !matches!(e, CoreError::Offline(_));
+                Ok(())
+            })?;
+            Err(e)
+        })
     }
 
     /// Queues a change (previewable before), then tries to send it at once.
