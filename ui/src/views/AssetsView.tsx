@@ -6,7 +6,7 @@ import type { GrantRow } from "../bindings/GrantRow";
 import { api, describeError, toIpcError } from "../ipc";
 import { ASSET_ROLES, assetRoleHint, grantChange, granteeKey, parseGrantee } from "../changes";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
-import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
+import { ChangeFooter, Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
 /** Assets (agents, tools, knowledge, workforces) with who holds which asset role, and the share
  *  dialog that adds, changes or removes a grant after previewing its effect. */
@@ -162,29 +162,18 @@ function ShareDialog({ asset, online, onClose }: { asset: AssetRow; online: bool
       onClose={onClose}
       wide
       footer={
-        done !== undefined ? (
-          <button type="button" className="primary" onClick={onClose} autoFocus>
-            Close
-          </button>
-        ) : (
-          <>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={removing ? "danger" : "primary"}
-              data-testid="share-save"
-              disabled={!flow.ready}
-              onClick={() => {
-                setChange(effective);
-                flow.save();
-              }}
-            >
-              {removing ? (online ? "Remove access" : "Queue removal") : online ? "Save grant" : "Queue grant"}
-            </button>
-          </>
-        )
+        <ChangeFooter
+          done={done !== undefined}
+          onClose={onClose}
+          danger={removing}
+          testId="share-save"
+          disabled={!flow.ready}
+          onSave={() => {
+            setChange(effective);
+            flow.save();
+          }}
+          label={removing ? (online ? "Remove access" : "Queue removal") : online ? "Save grant" : "Queue grant"}
+        />
       }
     >
       <h3>Who holds a role on it</h3>

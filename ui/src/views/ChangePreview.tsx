@@ -46,15 +46,17 @@ export function PreviewPanel({
   effect,
   error,
   after,
+  testId,
 }: {
   effect: PrincipalDelta[] | null;
   error: unknown;
   after?: boolean;
+  testId?: string;
 }) {
   if (error) return <ErrorNote message={describeError(toIpcError(error))} />;
   if (!effect) return <p className="muted">Computing the preview…</p>;
   return (
-    <div className="preview" aria-live="polite">
+    <div className="preview" aria-live="polite" data-testid={testId}>
       <h3>{after ? "The effect of this change" : "Before saving: the effect of this change"}</h3>
       {effect.length === 0 && <p>No one gains or loses anything.</p>}
       {effect.map((d) => (
@@ -73,6 +75,42 @@ export function PreviewPanel({
         </div>
       ))}
     </div>
+  );
+}
+
+/** A change dialog's buttons: cancel and save until saved, then only close. */
+export function ChangeFooter(props: {
+  done: boolean;
+  onClose: () => void;
+  onSave: () => void;
+  label: string;
+  disabled: boolean;
+  danger?: boolean;
+  testId?: string;
+  focusCancel?: boolean;
+}) {
+  if (props.done) {
+    return (
+      <button type="button" className="primary" onClick={props.onClose} autoFocus>
+        Close
+      </button>
+    );
+  }
+  return (
+    <>
+      <button type="button" onClick={props.onClose} autoFocus={props.focusCancel}>
+        Cancel
+      </button>
+      <button
+        type="button"
+        className={props.danger ? "danger" : "primary"}
+        data-testid={props.testId}
+        disabled={props.disabled}
+        onClick={props.onSave}
+      >
+        {props.label}
+      </button>
+    </>
   );
 }
 

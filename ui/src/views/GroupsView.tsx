@@ -4,7 +4,7 @@ import type { ChangeRequest } from "../bindings/ChangeRequest";
 import type { GroupRow } from "../bindings/GroupRow";
 import { api, describeError, toIpcError } from "../ipc";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
-import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
+import { ChangeFooter, Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
 type Editing = { group: GroupRow; remove: { id: number; name: string } | null };
 
@@ -136,28 +136,17 @@ function MembershipDialog({
       onClose={onClose}
       wide
       footer={
-        done !== undefined ? (
-          <button type="button" className="primary" onClick={onClose} autoFocus>
-            Close
-          </button>
-        ) : (
-          <>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={remove ? "danger" : "primary"}
-              disabled={!flow.ready}
-              onClick={() => {
-                setFrozen(change);
-                flow.save();
-              }}
-            >
-              {remove ? (online ? "Remove member" : "Queue removal") : online ? "Add member" : "Queue change"}
-            </button>
-          </>
-        )
+        <ChangeFooter
+          done={done !== undefined}
+          onClose={onClose}
+          danger={remove !== null}
+          disabled={!flow.ready}
+          onSave={() => {
+            setFrozen(change);
+            flow.save();
+          }}
+          label={remove ? (online ? "Remove member" : "Queue removal") : online ? "Add member" : "Queue change"}
+        />
       }
     >
       {!remove && (

@@ -4,6 +4,7 @@ import type { LegacyItem } from "../bindings/LegacyItem";
 import { api, describeError, toIpcError } from "../ipc";
 import { groupPreview } from "../preview";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
+import { PreviewPanel } from "./ChangePreview";
 
 function status(item: LegacyItem): string {
   if (item.pending) return "change queued";
@@ -175,30 +176,8 @@ function ChooseDialog({ item, online, onClose }: { item: LegacyItem; online: boo
         <p className="muted">
           This choice is already in place. Pick another role to see who gains and who loses which permissions.
         </p>
-      ) : preview.error ? (
-        <ErrorNote message={describeError(toIpcError(preview.error))} />
-      ) : effect ? (
-        <div className="preview">
-          <h3>Before saving: the effect of this change</h3>
-          {effect.length === 0 && <p>No one gains or loses anything.</p>}
-          {effect.map((d) => (
-            <div key={d.principal} className="preview-person">
-              <h4>{d.principal}</h4>
-              {d.gains.length > 0 && (
-                <p className="delta gain">
-                  <span className="delta-verb">gains {d.gains.length}:</span> {d.gains.join(", ")}
-                </p>
-              )}
-              {d.losses.length > 0 && (
-                <p className="delta loss">
-                  <span className="delta-verb">loses {d.losses.length}:</span> {d.losses.join(", ")}
-                </p>
-              )}
-            </div>
-          ))}
-        </div>
       ) : (
-        <p className="muted">Computing the preview…</p>
+        <PreviewPanel effect={effect} error={preview.error} />
       )}
       {apply.error && <ErrorNote message={describeError(toIpcError(apply.error))} />}
       {done && (

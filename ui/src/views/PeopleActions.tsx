@@ -6,7 +6,7 @@ import type { PersonRow } from "../bindings/PersonRow";
 import { api, describeError, IpcError, toIpcError } from "../ipc";
 import { inviteError } from "../changes";
 import { Dialog, ErrorNote } from "./Dialog";
-import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
+import { ChangeFooter, Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
 /** Deactivate or reactivate a person: the preview of what they lose (or get back), then an
  *  explicit confirmation. Deactivating keeps every record. */
@@ -26,26 +26,16 @@ export function StatusDialog({ person, online, onClose }: { person: PersonRow; o
       onClose={onClose}
       wide
       footer={
-        done !== undefined ? (
-          <button type="button" className="primary" onClick={onClose} autoFocus>
-            Close
-          </button>
-        ) : (
-          <>
-            <button type="button" onClick={onClose} autoFocus>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={activate ? "primary" : "danger"}
-              data-testid="status-confirm"
-              disabled={!flow.ready}
-              onClick={flow.save}
-            >
-              {online ? verb : `Queue: ${verb.toLowerCase()}`}
-            </button>
-          </>
-        )
+        <ChangeFooter
+          done={done !== undefined}
+          onClose={onClose}
+          focusCancel
+          danger={!activate}
+          testId="status-confirm"
+          disabled={!flow.ready}
+          onSave={flow.save}
+          label={online ? verb : `Queue: ${verb.toLowerCase()}`}
+        />
       }
     >
       <p>

@@ -14,6 +14,7 @@ import { api, describeError, toIpcError } from "../ipc";
 import { groupPreview, type PrincipalDelta } from "../preview";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
 import { InviteDialog, StatusDialog } from "./PeopleActions";
+import { PreviewPanel } from "./ChangePreview";
 import { ExportButtons } from "./ExportButtons";
 
 const column = createColumnHelper<PersonRow>();
@@ -237,30 +238,8 @@ function ChangeRoleDialog({ person, online, onClose }: { person: PersonRow; onli
       </fieldset>
       {role === person.role ? (
         <p className="muted">Pick a role to see who gains and who loses which permissions.</p>
-      ) : preview.error ? (
-        <ErrorNote message={describeError(toIpcError(preview.error))} />
-      ) : shown ? (
-        <div className="preview" data-testid="role-preview">
-          <h3>{done ? "The effect of this change" : "Before saving: the effect of this change"}</h3>
-          {shown.length === 0 && <p>No one gains or loses anything.</p>}
-          {shown.map((d) => (
-            <div key={d.principal} className="preview-person">
-              <h4>{d.principal}</h4>
-              {d.gains.length > 0 && (
-                <p className="delta gain">
-                  <span className="delta-verb">gains {d.gains.length}:</span> {d.gains.join(", ")}
-                </p>
-              )}
-              {d.losses.length > 0 && (
-                <p className="delta loss">
-                  <span className="delta-verb">loses {d.losses.length}:</span> {d.losses.join(", ")}
-                </p>
-              )}
-            </div>
-          ))}
-        </div>
       ) : (
-        <p className="muted">Computing the preview…</p>
+        <PreviewPanel effect={shown} error={preview.error} after={done !== null} testId="role-preview" />
       )}
       {submit.error && <ErrorNote message={describeError(toIpcError(submit.error))} />}
       {done && (

@@ -5,7 +5,7 @@ import type { ProjectRow } from "../bindings/ProjectRow";
 import { api, describeError, toIpcError } from "../ipc";
 import { PROJECT_ROLES, grantChange, granteeKey, parseGrantee } from "../changes";
 import { AgeNote, Dialog, ErrorNote } from "./Dialog";
-import { Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
+import { ChangeFooter, Outcome, PreviewPanel, usePreviewedChange } from "./ChangePreview";
 
 const PROJECT_ROLE_HINTS: Record<string, string> = {
   admin: "manages members and keys; asset admin everywhere in the project",
@@ -153,28 +153,17 @@ function ProjectRoleDialog({
       onClose={onClose}
       wide
       footer={
-        done !== undefined ? (
-          <button type="button" className="primary" onClick={onClose} autoFocus>
-            Close
-          </button>
-        ) : (
-          <>
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className={remove ? "danger" : "primary"}
-              disabled={!flow.ready}
-              onClick={() => {
-                setFrozen(change);
-                flow.save();
-              }}
-            >
-              {remove ? (online ? "Remove member" : "Queue removal") : online ? "Save role" : "Queue change"}
-            </button>
-          </>
-        )
+        <ChangeFooter
+          done={done !== undefined}
+          onClose={onClose}
+          danger={remove}
+          disabled={!flow.ready}
+          onSave={() => {
+            setFrozen(change);
+            flow.save();
+          }}
+          label={remove ? (online ? "Remove member" : "Queue removal") : online ? "Save role" : "Queue change"}
+        />
       }
     >
       {!remove && (
