@@ -17,8 +17,12 @@ mod demo;
 mod e2e;
 
 pub(crate) fn root() -> PathBuf {
-    // xtask/ sits at the workspace root.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // xtask/ sits at the workspace root. `cargo run` says where at run time: with a target
+    // directory shared by several checkouts (as .ci/run keeps one), a binary built from another
+    // checkout must still work on this one, so the compile-time path is only the fallback.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
