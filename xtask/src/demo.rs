@@ -30,36 +30,7 @@ pub(crate) fn build_console() -> Result<PathBuf, String> {
 
 /// Builds one binary of the workspace and returns the path cargo says it wrote.
 fn build_bin(package: &str, bin: &str) -> Result<PathBuf, String> {
-    let args = [
-        "build",
-        "-p",
-        package,
-        "--bin",
-        bin,
-        "--message-format=json-render-diagnostics",
-    ];
-    eprintln!("$ cargo {}", args.join(" "));
-    let output = Command::new("cargo")
-        .args(args)
-        .current_dir(root())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("could not start cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("building {bin} failed ({})", output.status));
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| {
-            m.get("reason").and_then(Value::as_str) == Some("compiler-artifact")
-                && m.get("target")
-                    .and_then(|t| t.get("name"))
-                    .and_then(Value::as_str)
-                    == Some(bin)
-        })
-        .find_map(|m| m.get("executable").and_then(Value::as_str).map(PathBuf::from))
-        .ok_or_else(|| format!("cargo built {bin} but did not say where"))
+    crate::cargo_build(&["-p", package, "--bin", bin])?.executable(bin)
 }
 
 /// Seconds since the Unix epoch (UTC), to name a fresh data directory.

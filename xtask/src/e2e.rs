@@ -71,45 +71,18 @@ struct Bins {
 
 /// Builds the three binaries (debug) and returns where cargo put them.
 fn build() -> Result<Bins, String> {
-    let args = [
-        "build",
+    let built = crate::cargo_build(&[
         "-p",
         "steward-platform",
         "-p",
         "steward-console",
         "-p",
         "steward-e2e",
-        "--message-format=json-render-diagnostics",
-    ];
-    eprintln!("$ cargo {}", args.join(" "));
-    let output = Command::new("cargo")
-        .args(args)
-        .current_dir(root())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("could not start cargo: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("building for the e2e test failed ({})", output.status));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let executable = |name: &str| {
-        stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
-            .filter(|m| {
-                m.get("target")
-                    .and_then(|t| t.get("name"))
-                    .and_then(Value::as_str)
-                    == Some(name)
-            })
-            .find_map(|m| m.get("executable").and_then(Value::as_str).map(PathBuf::from))
-            .ok_or_else(|| format!("cargo built {name} but did not say where"))
-    };
+    ])?;
     Ok(Bins {
-        stewardd: executable("stewardd")?,
-        console: executable("steward-console")?,
-        test: executable("steward-e2e")?,
+        stewardd: built.executable("stewardd")?,
+        console: built.executable("steward-console")?,
+        test: built.executable("steward-e2e")?,
     })
 }
 

@@ -41,6 +41,50 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// What `cargo build` produced, read from its JSON messages.
+pub(crate) struct Built(Vec<serde_json::Value>);
+
+impl Built {
+    /// Where cargo put the executable of the binary target `name`.
+    pub(crate) fn executable(&self, name: &str) -> Result<PathBuf, String> {
+        use serde_json::Value;
+        self.0
+            .iter()
+            .filter(|m| m.get("reason").and_then(Value::as_str) == Some("compiler-artifact"))
+            .filter(|m| {
+                m.get("target")
+                    .and_then(|t| t.get("name"))
+                    .and_then(Value::as_str)
+                    == Some(name)
+            })
+            .find_map(|m| m.get("executable").and_then(Value::as_str).map(PathBuf::from))
+            .ok_or_else(|| format!("cargo built {name} but did not say where"))
+    }
+}
+
+/// `cargo build` (debug) of what `selection` names (`-p …`, `--bin …`), diagnostics shown.
+pub(crate) fn cargo_build(selection: &[&str]) -> Result<Built, String> {
+    let mut args = vec!["build"];
+    args.extend_from_slice(selection);
+    args.push("--message-format=json-render-diagnostics");
+    eprintln!("$ cargo {}", args.join(" "));
+    let output = Command::new("cargo")
+        .args(&args)
+        .current_dir(root())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("`cargo {}` failed ({})", args.join(" "), output.status));
+    }
+    Ok(Built(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect(),
+    ))
+}
+
 pub(crate) fn install_deps() -> Result<(), String> {
     run("bash", &["scripts/install-deps.sh"])
 }
