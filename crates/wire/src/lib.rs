@@ -1,12 +1,14 @@
 //! Bodies that cross the wire between stewardd and its clients. Both sides use these types, so
 //! a field renamed on one side is a compile error on the other.
 
+pub mod devices;
 pub mod directory;
 pub mod feed;
 pub mod identity;
 pub mod keys;
 pub mod records;
 
+pub use devices::*;
 pub use directory::*;
 pub use feed::*;
 pub use identity::*;
