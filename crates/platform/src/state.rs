@@ -43,6 +43,15 @@ pub struct AppState {
     reload_lock: Mutex<()>,
     /// The broker's control, once it is up; None without a broker (`--no-broker`, most tests).
     broker: RwLock<Option<Arc<dyn BrokerControl>>>,
+    /// stewardd's own MQTT connection for the device plane, once it is up.
+    publisher: RwLock<Option<Arc<dyn Publisher>>>,
+}
+
+/// Publishes on the device plane (group changes, alerts, RPC requests, queued commands) with
+/// stewardd's own broker client. Fire and forget: a message that cannot be sent is logged, the
+/// write that caused it stands (the change feed has it).
+pub trait Publisher: Send + Sync {
+    fn publish(&self, topic: String, payload: Vec<u8>, retain: bool);
 }
 
 pub type SharedState = Arc<AppState>;
@@ -57,6 +66,7 @@ impl AppState {
             plants: RwLock::new(HashMap::new()),
             reload_lock: Mutex::new(()),
             broker: RwLock::new(None),
+            publisher: RwLock::new(None),
         }
     }
 
@@ -69,6 +79,20 @@ impl AppState {
     /// The broker to keep in step with API keys, if there is one.
     pub fn broker(&self) -> Option<Arc<dyn BrokerControl>> {
         self.broker.read().ok().and_then(|b| b.clone())
+    }
+
+    pub fn set_publisher(&self, publisher: Arc<dyn Publisher>) {
+        if let Ok(mut slot) = self.publisher.write() {
+            *slot = Some(publisher);
+        }
+    }
+
+    /// Publishes on the device plane when there is a broker; without one (`--no-broker`) the
+    /// change feed is the only record.
+    pub fn publish(&self, topic: String, payload: Vec<u8>, retain: bool) {
+        if let Some(p) = self.publisher.read().ok().and_then(|p| p.clone()) {
+            p.publish(topic, payload, retain);
+        }
     }
 
     /// The org's plant as of now (loaded on first use, replaced after each change).
