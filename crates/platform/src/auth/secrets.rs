@@ -34,6 +34,12 @@ fn random_string(alphabet: &[u8], len: usize) -> ApiResult<String> {
     Ok(out)
 }
 
+/// A new broker password (devices, console sessions, stewardd's own client): 40 base62
+/// characters, ~238 bits; shown once, never stored in clear.
+pub fn new_broker_password() -> ApiResult<String> {
+    random_string(BASE62, 40)
+}
+
 /// A new session token (`sts_` + 43 base62 characters, ~256 bits).
 pub fn new_session_token() -> ApiResult<String> {
     Ok(format!("sts_{}", random_string(BASE62, 43)?))
