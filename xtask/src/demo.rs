@@ -28,6 +28,37 @@ pub(crate) fn build_console() -> Result<PathBuf, String> {
     build_bin("steward-console", "steward-console")
 }
 
+/// Builds steward-sim, which the demo runs against stewardd.
+pub(crate) fn build_sim() -> Result<PathBuf, String> {
+    build_bin("steward-sim", "steward-sim")
+}
+
+/// How many simulated devices the demo connects.
+const DEMO_DEVICES: usize = 300;
+
+/// Starts steward-sim with the demo's provisioning key: `DEMO_DEVICES` devices that come online,
+/// send telemetry and flap now and then, so the console's presence view has something to show.
+fn start_sim(sim: &Path, api: &str, mqtt: &str, demo: &Value) -> Result<Option<Child>, String> {
+    let Some(token) = demo
+        .get("keys")
+        .and_then(|k| k.get("provisioning"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    eprintln!("$ {} --devices {DEMO_DEVICES} (simulated devices)", sim.display());
+    let devices = DEMO_DEVICES.to_string();
+    let child = Command::new(sim)
+        .args(["--api", api, "--mqtt", mqtt, "--devices", &devices])
+        .args(["--keepalive", "10", "--flap-rate", "0.02", "--telemetry-ms", "5000"])
+        .env("STEWARD_TOKEN", token)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", sim.display()))?;
+    Ok(Some(child))
+}
+
 /// Builds one binary of the workspace and returns the path cargo says it wrote.
 fn build_bin(package: &str, bin: &str) -> Result<PathBuf, String> {
     crate::cargo_build(&["-p", package, "--bin", bin])?.executable(bin)
@@ -61,6 +92,8 @@ fn demo_data_dir() -> Result<PathBuf, String> {
 pub(crate) struct Started {
     pub(crate) child: Child,
     pub(crate) api: String,
+    /// The broker's `mqtt://` address, when stewardd runs one.
+    pub(crate) mqtt: Option<String>,
     pub(crate) stderr: mpsc::Receiver<String>,
 }
 
@@ -98,16 +131,17 @@ pub(crate) fn start_stewardd(bin: &Path, data: &Path, port: u16) -> Result<Start
             }
         });
     }
-    let ready = stdout_rx.recv_timeout(READY_TIMEOUT);
-    let api = ready
-        .ok()
-        .as_deref()
-        .and_then(parse_json)
-        .and_then(|v| v.get("api").and_then(Value::as_str).map(str::to_owned));
-    match api {
+    let ready = stdout_rx.recv_timeout(READY_TIMEOUT).ok().as_deref().and_then(parse_json);
+    let field = |name: &str| {
+        ready
+            .as_ref()
+            .and_then(|v| v.get(name).and_then(Value::as_str).map(str::to_owned))
+    };
+    match field("api") {
         Some(api) => Ok(Started {
             child,
             api,
+            mqtt: field("mqtt"),
             stderr: stderr_rx,
         }),
         None => {
@@ -196,6 +230,7 @@ pub(crate) fn demo() -> Result<(), String> {
     install_deps()?;
     let bin = build_stewardd()?;
     let console = build_console()?;
+    let sim = build_sim()?;
     let data = demo_data_dir()?;
     let free = std::net::TcpListener::bind(("127.0.0.1", DEMO_PORT)).is_ok();
     if !free {
@@ -207,11 +242,11 @@ pub(crate) fn demo() -> Result<(), String> {
         Err(e) if free => {
             eprintln!("{e}\nretrying on a port the system picks");
             let data = demo_data_dir()?;
-            return serve_demo(start_stewardd(&bin, &data, 0)?, &data, &console);
+            return serve_demo(start_stewardd(&bin, &data, 0)?, &data, &console, &sim);
         }
         Err(e) => return Err(e),
     };
-    serve_demo(started, &data, &console)
+    serve_demo(started, &data, &console, &sim)
 }
 
 /// Whether a graphical session is there to open the console's window on.
@@ -271,9 +306,10 @@ fn open_console(console: &Path, api: &str, data: &Path, demo: &Value) -> Result<
 }
 
 /// Prints the API address and the logins, forwards stewardd's log, and waits for it to end.
-fn serve_demo(mut started: Started, data: &Path, console: &Path) -> Result<(), String> {
+fn serve_demo(mut started: Started, data: &Path, console: &Path, sim: &Path) -> Result<(), String> {
     let mut described = false;
     let mut window: Option<Child> = None;
+    let mut devices: Option<Child> = None;
     let mut stdout = std::io::stdout();
     loop {
         match started.stderr.recv_timeout(Duration::from_secs(2)) {
@@ -283,6 +319,9 @@ fn serve_demo(mut started: Started, data: &Path, console: &Path) -> Result<(), S
                     let _ = stdout.flush();
                     described = true;
                     window = open_console(console, &started.api, data, &demo)?;
+                    if let Some(mqtt) = &started.mqtt {
+                        devices = start_sim(sim, &started.api, mqtt, &demo)?;
+                    }
                 }
                 None => eprintln!("{line}"),
             },
@@ -298,6 +337,7 @@ fn serve_demo(mut started: Started, data: &Path, console: &Path) -> Result<(), S
                     described = true;
                 }
                 if let Ok(Some(status)) = started.child.try_wait() {
+                    stop_sim(devices.take());
                     return exited(status);
                 }
                 if let Some(Ok(Some(status))) = window.as_mut().map(Child::try_wait) {
@@ -314,7 +354,16 @@ fn serve_demo(mut started: Started, data: &Path, console: &Path) -> Result<(), S
         .child
         .wait()
         .map_err(|e| format!("waiting for stewardd: {e}"))?;
+    stop_sim(devices.take());
     exited(status)
+}
+
+/// Stops the simulated devices when stewardd has gone.
+fn stop_sim(sim: Option<Child>) {
+    if let Some(mut sim) = sim {
+        let _ = sim.kill();
+        let _ = sim.wait();
+    }
 }
 
 fn exited(status: std::process::ExitStatus) -> Result<(), String> {

@@ -164,6 +164,37 @@ pub fn seed_if_empty(state: &SharedState) -> ApiResult<Option<Value>> {
         };
         keys.insert(label, Value::String(secret));
     }
+    // steward-sim registers its devices with this key (`cargo xtask demo` starts it): devices
+    // and both kinds of groups, nothing else.
+    {
+        use steward_model::Permission as P;
+        let (prefix, secret) = secrets::new_api_key()?;
+        let permissions = PermSet::of([
+            P::DevicesCreate,
+            P::DevicesUpdate,
+            P::DevicesList,
+            P::LogicalGroupCreate,
+            P::LogicalGroupUpdate,
+            P::LogicalGroupList,
+            P::HierarchyGroupCreate,
+            P::HierarchyGroupUpdate,
+            P::HierarchyGroupList,
+        ]);
+        state.store.create_key(
+            &WriteCtx {
+                actor: Actor::User(i64::from(steward_model::demo::ids::MANAGER.0)),
+                ..ctx.clone()
+            },
+            &NewKey {
+                name: "Device provisioning (steward-sim)",
+                prefix: &prefix,
+                secret_hash: &state.tokens.hash(&secret),
+                permissions,
+                scopes: &[],
+            },
+        )?;
+        keys.insert("provisioning".to_owned(), Value::String(secret));
+    }
 
     let equipment = [
         ("Filler FL-301", "in_service"),
