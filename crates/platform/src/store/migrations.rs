@@ -180,6 +180,48 @@ pub const STEPS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN enrol_only INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: devices and logical groups. Device, group and node ids appear in MQTT topics, key scopes
+    // and retained messages, so a deleted one must never come back as a different thing:
+    // AUTOINCREMENT, and hierarchy_nodes is rebuilt with it (nodes become deletable here).
+    r#"
+    CREATE TABLE hierarchy_nodes_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        parent_id INTEGER REFERENCES hierarchy_nodes_new(id),
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    INSERT INTO hierarchy_nodes_new (id, org_id, name, parent_id, version)
+        SELECT id, org_id, name, parent_id, version FROM hierarchy_nodes ORDER BY id;
+    DROP TABLE hierarchy_nodes;
+    ALTER TABLE hierarchy_nodes_new RENAME TO hierarchy_nodes;
+    CREATE INDEX hierarchy_nodes_parent ON hierarchy_nodes(parent_id);
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT '',
+        metadata TEXT NOT NULL DEFAULT '{}',
+        node_id INTEGER REFERENCES hierarchy_nodes(id),
+        created_at INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX devices_org ON devices(org_id, id);
+    CREATE INDEX devices_node ON devices(node_id);
+    CREATE TABLE logical_groups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL COLLATE NOCASE,
+        version INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (org_id, name)
+    );
+    CREATE TABLE logical_group_members (
+        group_id INTEGER NOT NULL REFERENCES logical_groups(id) ON DELETE CASCADE,
+        device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, device_id)
+    );
+    CREATE INDEX logical_group_members_device ON logical_group_members(device_id);
+    "#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
