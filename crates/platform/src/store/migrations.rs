@@ -222,6 +222,28 @@ pub const STEPS: &[&str] = &[
     );
     CREATE INDEX logical_group_members_device ON logical_group_members(device_id);
     "#,
+    // 4: device presence transitions (history, flaps, the change feed's source) and each
+    // device's latest telemetry reading. No foreign keys to devices: they are written in
+    // batches, and one device deleted meanwhile must not fail everyone else's rows.
+    r#"
+    CREATE TABLE presence_transitions (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL,
+        device_id INTEGER NOT NULL,
+        online INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        last_seen INTEGER,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX presence_transitions_device ON presence_transitions(device_id, id);
+    CREATE INDEX presence_transitions_at ON presence_transitions(at);
+    CREATE TABLE telemetry_latest (
+        device_id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        reading TEXT NOT NULL
+    );
+    "#,
 ];
 
 pub fn migrations() -> Migrations<'static> {
