@@ -112,6 +112,18 @@ pub struct NewLogicalGroup {
     pub name: String,
 }
 
+/// A hierarchy node with the devices placed directly in it: the answer of
+/// `PATCH /hierarchy/{id}` and the retained message on its `groups/hierarchy/{node}` topic.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HierarchyNodeRow {
+    pub id: i64,
+    pub name: String,
+    pub parent: Option<i64>,
+    /// The devices whose node is this one (not those of its children), ascending ids.
+    pub devices: Vec<i64>,
+    pub version: i64,
+}
+
 /// `PATCH /hierarchy/{id}`: rename and/or move (`parent: null` makes it a root).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
