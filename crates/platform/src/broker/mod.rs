@@ -5,7 +5,9 @@
 //!   plugin implements it (`dynsec`); a clustered broker (EMQX) can implement it later.
 //! - `supervisor`: starts, watches and restarts stewardd's own private Mosquitto.
 //! - `keys`: API keys as broker clients, and the reconciliation of the store into the broker.
+//! - `devices`: devices as broker clients (`dev_<id>`, each with a role of its own).
 
+pub mod devices;
 pub mod dynsec;
 pub mod keys;
 pub mod supervisor;
@@ -43,6 +45,23 @@ pub trait BrokerControl: Send + Sync {
     fn put_role<'a>(&'a self, rolename: &'a str, acls: &'a [AclEntry]) -> BrokerFuture<'a, ()>;
     /// Default ACL access: deny for every type (publish send/receive, subscribe, unsubscribe).
     fn deny_by_default(&self) -> BrokerFuture<'_, ()>;
+    /// Creates clients that each hold one role of their own name (devices), in as few control
+    /// messages as the broker allows: thousands at once must not cost a message each. One that
+    /// already exists is replaced (its password and ACLs).
+    fn put_own_clients<'a>(&'a self, clients: &'a [OwnClient]) -> BrokerFuture<'a, ()>;
+    /// Deletes clients and their own roles (their connections drop); absent ones are fine.
+    fn delete_own_clients<'a>(&'a self, usernames: &'a [String]) -> BrokerFuture<'a, ()>;
+    /// Sets a new password and drops the connection made with the old one.
+    fn set_client_password<'a>(&'a self, username: &'a str, password: &'a str) -> BrokerFuture<'a, ()>;
+    /// Every client's username.
+    fn client_names(&self) -> BrokerFuture<'_, Vec<String>>;
+}
+
+/// A client with a role of its own name holding `acls` (a device).
+pub struct OwnClient {
+    pub username: String,
+    pub password: String,
+    pub acls: Vec<AclEntry>,
 }
 
 /// The error every failed broker call becomes: the store was left unchanged, try again later.
@@ -110,6 +129,7 @@ pub async fn start(
     control.deny_by_default().await?;
     state.set_broker(control.clone());
     keys::reconcile(state, control.as_ref(), secrets).await?;
+    devices::reconcile(state, control.as_ref()).await?;
     Ok(Some(BrokerHandle {
         control,
         supervisor,

@@ -282,6 +282,8 @@ fn change_visible(caller: &Caller, change: &ChangeRow) -> bool {
         "settings" => can_org(caller, Permission::SettingsView),
         "api_key" => can_org(caller, Permission::ApiKeysView),
         "hierarchy_node" => can_org(caller, Permission::HierarchyGroupList),
+        "device" => can_org(caller, Permission::DevicesList),
+        "logical_group" => can_org(caller, Permission::LogicalGroupList),
         "project" => match id.map(ProjectId).filter(|p| plant.project(*p).is_some()) {
             Some(p) => can(caller, ProjectAction::View, Resource::Project(p)),
             // Deleted (or not yet loaded): only people who see the org's directory.

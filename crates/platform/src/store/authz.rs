@@ -104,7 +104,7 @@ fn id32(id: i64) -> u32 {
     u32::try_from(id).unwrap_or(u32::MAX)
 }
 
-fn exists(conn: &Connection, table: &str, org: i64, id: i64) -> ApiResult<bool> {
+pub(super) fn exists(conn: &Connection, table: &str, org: i64, id: i64) -> ApiResult<bool> {
     Ok(conn.query_row(
         &format!("SELECT EXISTS(SELECT 1 FROM {table} WHERE id = ?1 AND org_id = ?2)"),
         params![id, org],
@@ -165,11 +165,11 @@ fn load_group(conn: &Connection, org: i64, id: i64) -> ApiResult<Option<GroupRow
     Ok(Some(row))
 }
 
-fn to_json<T: Serialize>(v: &T) -> Value {
+pub(super) fn to_json<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn bump(conn: &Connection, table: &str, id: i64) -> ApiResult<i64> {
+pub(super) fn bump(conn: &Connection, table: &str, id: i64) -> ApiResult<i64> {
     conn.execute(
         &format!("UPDATE {table} SET version = version + 1 WHERE id = ?1"),
         [id],

@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod authz;
+mod devices;
 mod feed;
 mod identity;
 mod keys;
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
+pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
 pub use keys::{KeyStore, NewKey};
@@ -34,8 +36,8 @@ pub use steward_wire::{
 use crate::error::{ApiError, ApiResult};
 
 /// Everything the platform keeps.
-pub trait Store: IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore {}
-impl<T: IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore> Store for T {}
+pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore {}
+impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore> Store for T {}
 
 pub type OrgId = i64;
 

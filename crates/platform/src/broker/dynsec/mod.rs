@@ -13,7 +13,7 @@ use steward_model::acl::AclEntry;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::{BrokerControl, BrokerFuture, unavailable};
+use super::{BrokerControl, BrokerFuture, OwnClient, unavailable};
 use crate::error::ApiResult;
 
 const REQUEST: &str = "$CONTROL/dynamic-security/v1";
@@ -152,6 +152,33 @@ impl DynsecClient {
     }
 }
 
+/// Commands per control message. Mosquitto rewrites its whole dynsec file after each message,
+/// so batching is what keeps 10,000 devices from costing 10,000 rewrites; 500 keeps a message
+/// (and its answer) well under the packet limits.
+const BATCH: usize = 500;
+
+/// Each answer's data, or `broker_unavailable` naming the first refusal.
+fn all_answers(answers: Vec<Answer>) -> ApiResult<Vec<Value>> {
+    answers
+        .into_iter()
+        .map(|a| a.map_err(|e| unavailable(format!("the broker refused a command: {e}"))))
+        .collect()
+}
+
+/// Ok unless a command failed with an error `tolerated` does not list.
+fn all_ok(answers: Vec<Answer>, tolerated: &[&str]) -> ApiResult<()> {
+    all_answers(
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Err(e) if tolerated.contains(&e.as_str()) => Ok(Value::Null),
+                other => other,
+            })
+            .collect(),
+    )
+    .map(|_| ())
+}
+
 fn roles_json(roles: &[String]) -> Value {
     Value::Array(roles.iter().map(|r| json!({ "rolename": r })).collect())
 }
@@ -226,6 +253,91 @@ impl BrokerControl for DynsecClient {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn put_own_clients<'a>(&'a self, clients: &'a [OwnClient]) -> BrokerFuture<'a, ()> {
+        Box::pin(async move {
+            for chunk in clients.chunks(BATCH / 2) {
+                let mut commands = Vec::with_capacity(chunk.len() * 2);
+                for c in chunk {
+                    commands.push(json!({ "command": "createRole", "rolename": c.username, "acls": acls_json(&c.acls) }));
+                    commands.push(json!({ "command": "createClient", "username": c.username, "password": c.password, "roles": roles_json(std::slice::from_ref(&c.username)) }));
+                }
+                let answers = self.execute(commands).await?;
+                // Leftovers of the same name (a retry, or a broker that kept what the store lost)
+                // are replaced, in one more message.
+                let mut again = Vec::new();
+                for (c, pair) in chunk.iter().zip(answers.chunks(2)) {
+                    for answer in pair {
+                        match answer {
+                            Ok(_) => {}
+                            Err(e) if e == "Role already exists" => again.push(
+                                json!({ "command": "modifyRole", "rolename": c.username, "acls": acls_json(&c.acls) }),
+                            ),
+                            Err(e) if e == "Client already exists" => {
+                                again.push(json!({ "command": "deleteClient", "username": c.username }));
+                                again.push(json!({ "command": "createClient", "username": c.username, "password": c.password, "roles": roles_json(std::slice::from_ref(&c.username)) }));
+                            }
+                            Err(e) => {
+                                return Err(unavailable(format!("the broker refused a device client: {e}")));
+                            }
+                        }
+                    }
+                }
+                if !again.is_empty() {
+                    all_ok(self.execute(again).await?, &[])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_own_clients<'a>(&'a self, usernames: &'a [String]) -> BrokerFuture<'a, ()> {
+        Box::pin(async move {
+            for chunk in usernames.chunks(BATCH / 2) {
+                let mut commands = Vec::with_capacity(chunk.len() * 2);
+                for name in chunk {
+                    commands.push(json!({ "command": "deleteClient", "username": name }));
+                    commands.push(json!({ "command": "deleteRole", "rolename": name }));
+                }
+                all_ok(
+                    self.execute(commands).await?,
+                    &["Client not found", "Role not found"],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn set_client_password<'a>(&'a self, username: &'a str, password: &'a str) -> BrokerFuture<'a, ()> {
+        Box::pin(async move {
+            // setClientPassword leaves a live connection up; disabling drops it (and refuses
+            // reconnects until enabled again, in the same message).
+            let answers = self
+                .execute(vec![
+                    json!({ "command": "setClientPassword", "username": username, "password": password }),
+                    json!({ "command": "disableClient", "username": username }),
+                    json!({ "command": "enableClient", "username": username }),
+                ])
+                .await?;
+            all_ok(answers, &[])
+        })
+    }
+
+    fn client_names(&self) -> BrokerFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let answers = self.execute(vec![json!({ "command": "listClients" })]).await?;
+            let mut names = Vec::new();
+            for data in all_answers(answers)? {
+                let clients = data
+                    .get("clients")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                names.extend(clients.iter().filter_map(|c| c.as_str().map(str::to_owned)));
+            }
+            Ok(names)
         })
     }
 

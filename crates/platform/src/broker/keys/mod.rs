@@ -7,8 +7,8 @@
 //! (a failed broker call is 503 `broker_unavailable` and the store is untouched). On start,
 //! `reconcile` makes the broker follow the store for every key.
 //!
-//! Scoped keys: a scope expands to the hierarchy nodes of its subtrees. There are no devices
-//! yet, so a scoped key gets node topics only (no device topics) until devices exist.
+//! Scoped keys: a scope expands to the hierarchy nodes of its subtrees and the devices placed in
+//! them; `devices::rescope_keys` recompiles these roles whenever a device or node moves.
 
 use std::collections::HashMap;
 
@@ -37,15 +37,19 @@ pub fn acls(
         AclScope::Org
     } else {
         let plant = state.plant(org)?;
-        let nodes = plant
+        let nodes: Vec<u32> = plant
             .nodes()
             .filter(|(n, _)| scopes.iter().any(|root| plant.node_within(*n, *root)))
             .map(|(n, _)| n.0)
             .collect();
-        AclScope::Within {
-            devices: Vec::new(),
-            nodes,
-        }
+        let devices = state
+            .store
+            .device_nodes(org)?
+            .into_iter()
+            .filter(|(_, node)| nodes.contains(&crate::auth::id32(*node)))
+            .map(|(device, _)| crate::auth::id32(device))
+            .collect();
+        AclScope::Within { devices, nodes }
     };
     Ok(compile(org, permissions, &scope, &username(prefix)))
 }
