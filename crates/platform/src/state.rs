@@ -45,6 +45,8 @@ pub struct AppState {
     broker: RwLock<Option<Arc<dyn BrokerControl>>>,
     /// stewardd's own MQTT connection for the device plane, once it is up.
     publisher: RwLock<Option<Arc<dyn Publisher>>>,
+    /// Device presence and latest telemetry, once the device plane is up.
+    presence: RwLock<Option<Arc<crate::broker::plane::presence::Tracker>>>,
 }
 
 /// Publishes on the device plane (group changes, alerts, RPC requests, queued commands) with
@@ -67,6 +69,7 @@ impl AppState {
             reload_lock: Mutex::new(()),
             broker: RwLock::new(None),
             publisher: RwLock::new(None),
+            presence: RwLock::new(None),
         }
     }
 
@@ -85,6 +88,17 @@ impl AppState {
         if let Ok(mut slot) = self.publisher.write() {
             *slot = Some(publisher);
         }
+    }
+
+    pub fn set_presence(&self, tracker: Arc<crate::broker::plane::presence::Tracker>) {
+        if let Ok(mut slot) = self.presence.write() {
+            *slot = Some(tracker);
+        }
+    }
+
+    /// The live presence tracker; None without a broker (then presence is read from the store).
+    pub fn presence(&self) -> Option<Arc<crate::broker::plane::presence::Tracker>> {
+        self.presence.read().ok().and_then(|p| p.clone())
     }
 
     /// Publishes on the device plane when there is a broker; without one (`--no-broker`) the

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PublishProperties, Publish};
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, Publish, PublishProperties};
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use serde_json::{Value, json};
 use steward_model::topics::{Id, Topic, topic};
@@ -43,7 +43,9 @@ pub fn broker_address(url: &str) -> Result<(String, u16), String> {
     let (host, port) = rest
         .rsplit_once(':')
         .ok_or_else(|| format!("--mqtt needs a port: {url}"))?;
-    let port = port.parse().map_err(|_| format!("--mqtt port is not a number: {url}"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("--mqtt port is not a number: {url}"))?;
     Ok((host.to_owned(), port))
 }
 
@@ -134,7 +136,18 @@ pub async fn run(
     loop {
         let permit = connecting.clone().acquire_owned().await.ok();
         let (client, eventloop) = AsyncClient::new(sim.options(), 32);
-        let end = connection(&sim, client, eventloop, &mut control, &online, &changed, &mut stop, permit, &mut rng).await;
+        let end = connection(
+            &sim,
+            client,
+            eventloop,
+            &mut control,
+            &online,
+            &changed,
+            &mut stop,
+            permit,
+            &mut rng,
+        )
+        .await;
         match end {
             End::Stopped => return,
             End::Killed(KillMode::Silent, eventloop) => {
@@ -192,7 +205,9 @@ async fn connection(
     let mut heartbeat = tokio::time::interval(heartbeat_every);
     let mut telemetry = tokio::time::interval(sim.telemetry);
     // Spread the first readings over the period so a thousand devices do not publish in step.
-    telemetry.reset_after(Duration::from_millis(rng.next() % sim.telemetry.as_millis().max(1) as u64));
+    telemetry.reset_after(Duration::from_millis(
+        rng.next() % sim.telemetry.as_millis().max(1) as u64,
+    ));
     heartbeat.reset_after(heartbeat_every);
     let end = loop {
         tokio::select! {
@@ -285,5 +300,6 @@ fn on_publish(sim: &Sim, client: &AsyncClient, p: &Publish) {
         correlation_data: props.correlation_data.clone(),
         ..Default::default()
     };
-    let _ = client.try_publish_with_properties(response_topic, QoS::AtLeastOnce, false, reply.to_string(), out);
+    let _ =
+        client.try_publish_with_properties(response_topic, QoS::AtLeastOnce, false, reply.to_string(), out);
 }

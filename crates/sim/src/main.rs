@@ -47,7 +47,8 @@ pub struct Args {
     /// How many devices.
     #[arg(long, default_value_t = 10)]
     pub devices: usize,
-    /// MQTT keepalive, seconds. Each device publishes something at least every keepalive/2.
+    /// MQTT keepalive, seconds (at least 5). Each device publishes something at least every
+    /// keepalive/2.
     #[arg(long, default_value_t = 30)]
     pub keepalive: u64,
     /// Fraction of the devices, per minute, that drop and reconnect.
@@ -97,8 +98,9 @@ async fn run(args: Args) -> Result<(), String> {
     if args.devices == 0 || args.devices > 100_000 {
         return Err("--devices is 1 to 100000".into());
     }
-    if args.keepalive == 0 || args.keepalive > 65_535 {
-        return Err("--keepalive is 1 to 65535 seconds".into());
+    if args.keepalive < 5 || args.keepalive > 65_535 {
+        // rumqttc's MQTT 5 client refuses keepalives under 5 s.
+        return Err("--keepalive is 5 to 65535 seconds".into());
     }
     if !(0.0..=60.0).contains(&args.flap_rate) {
         return Err("--flap-rate is a fraction per minute, 0 to 60".into());
@@ -185,7 +187,9 @@ async fn run(args: Args) -> Result<(), String> {
             say(
                 &args,
                 json!({ "devices": n, "online": up, "org": registered.org, "registered_ms": registered_ms, "connected_ms": ms, "keepalive": args.keepalive }),
-                format!("steward-sim: all {n} devices online (registered in {registered_ms} ms, connected in {ms} ms)"),
+                format!(
+                    "steward-sim: all {n} devices online (registered in {registered_ms} ms, connected in {ms} ms)"
+                ),
             );
             if args.kill > 0 {
                 killed = pick(&mut rng, &controls, args.kill);
@@ -212,7 +216,11 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 /// K distinct device ids, chosen at random.
-fn pick(rng: &mut device::Rng, controls: &[(i64, mpsc::UnboundedSender<device::Control>)], k: usize) -> Vec<i64> {
+fn pick(
+    rng: &mut device::Rng,
+    controls: &[(i64, mpsc::UnboundedSender<device::Control>)],
+    k: usize,
+) -> Vec<i64> {
     let mut ids: Vec<i64> = controls.iter().map(|(id, _)| *id).collect();
     // Partial Fisher–Yates.
     for i in 0..k.min(ids.len()) {

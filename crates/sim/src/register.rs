@@ -9,7 +9,9 @@ use reqwest::{Client, Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use steward_wire::{CreatedDevice, DeviceCredentials, DeviceRow, LogicalGroupRow, NewDevice, NewDevices, NodeBody};
+use steward_wire::{
+    CreatedDevice, DeviceCredentials, DeviceRow, LogicalGroupRow, NewDevice, NewDevices, NodeBody,
+};
 
 use crate::Args;
 
@@ -38,7 +40,12 @@ struct Api {
 }
 
 impl Api {
-    async fn call<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T, String> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, String> {
         let url = format!("{}/api/v1{path}", self.base.trim_end_matches('/'));
         let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.token);
         if let Some(body) = body {
@@ -46,11 +53,18 @@ impl Api {
         }
         let response = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
         if !status.is_success() {
             return Err(format!("{method} {path}: {status}: {text}"));
         }
-        let text = if status == StatusCode::NO_CONTENT || text.is_empty() { "null".to_owned() } else { text };
+        let text = if status == StatusCode::NO_CONTENT || text.is_empty() {
+            "null".to_owned()
+        } else {
+            text
+        };
         serde_json::from_str(&text).map_err(|e| format!("{method} {path}: unexpected answer ({e}): {text}"))
     }
 
@@ -89,7 +103,9 @@ async fn hierarchy(api: &Api, prefix: &str) -> Result<Vec<i64>, String> {
         if let Some(id) = known.get(&(parent, name.clone())) {
             return Ok(*id);
         }
-        let created: Value = api.post("/hierarchy", &json!({ "name": name, "parent": parent })).await?;
+        let created: Value = api
+            .post("/hierarchy", &json!({ "name": name, "parent": parent }))
+            .await?;
         let id = created
             .get("id")
             .and_then(Value::as_i64)
@@ -147,7 +163,9 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
     let existing: Vec<DeviceRow> = list(api.get("/devices").await?, "devices")?;
     let by_name: HashMap<&str, &DeviceRow> = existing.iter().map(|d| (d.name.as_str(), d)).collect();
 
-    let names: Vec<String> = (1..=args.devices).map(|i| format!("{}-{i:04}", args.prefix)).collect();
+    let names: Vec<String> = (1..=args.devices)
+        .map(|i| format!("{}-{i:04}", args.prefix))
+        .collect();
     let mut devices = Vec::with_capacity(args.devices);
     let mut reuse = Vec::new();
     let mut create = Vec::new();
@@ -162,7 +180,12 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
                 groups.sort_unstable();
                 create.push(NewDevice {
                     name: name.clone(),
-                    kind: if i % 2 == 0 { "temperature-sensor" } else { "pressure-sensor" }.to_owned(),
+                    kind: if i % 2 == 0 {
+                        "temperature-sensor"
+                    } else {
+                        "pressure-sensor"
+                    }
+                    .to_owned(),
                     metadata: Some(json!({ "simulated": true, "index": i + 1 })),
                     node: cells.get(i % cells.len().max(1)).copied(),
                     groups,
@@ -173,7 +196,12 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
     let created = create.len();
     for chunk in create.chunks(BULK) {
         let made: Vec<CreatedDevice> = api
-            .post("/devices/bulk", &NewDevices { devices: chunk.to_vec() })
+            .post(
+                "/devices/bulk",
+                &NewDevices {
+                    devices: chunk.to_vec(),
+                },
+            )
             .await?;
         devices.extend(made.into_iter().map(|c| Device {
             id: c.device.id,
@@ -189,7 +217,9 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
         let limit = limit.clone();
         rotations.spawn(async move {
             let _permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
-            let c: DeviceCredentials = api.post(&format!("/devices/{id}/credentials"), &json!({})).await?;
+            let c: DeviceCredentials = api
+                .post(&format!("/devices/{id}/credentials"), &json!({}))
+                .await?;
             Ok::<_, String>(Device {
                 id,
                 username: c.mqtt_username,
@@ -201,5 +231,9 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
         devices.push(done.map_err(|e| e.to_string())??);
     }
     devices.sort_by_key(|d| d.id);
-    Ok(Registered { org, devices, created })
+    Ok(Registered {
+        org,
+        devices,
+        created,
+    })
 }

@@ -10,6 +10,7 @@
 pub mod devices;
 pub mod dynsec;
 pub mod keys;
+pub mod plane;
 pub mod supervisor;
 
 use std::future::Future;
@@ -95,6 +96,8 @@ pub struct BrokerHandle {
     /// The admin credential (tests publish with it; never logged).
     pub admin_username: String,
     pub admin_password: String,
+    /// stewardd's own device-plane connection (presence, telemetry, publishing).
+    pub plane: Arc<plane::Plane>,
 }
 
 /// How long to wait for a broker to come up and answer.
@@ -130,11 +133,13 @@ pub async fn start(
     state.set_broker(control.clone());
     keys::reconcile(state, control.as_ref(), secrets).await?;
     devices::reconcile(state, control.as_ref()).await?;
+    let plane = plane::start(control.as_ref(), &host, port, state).await?;
     Ok(Some(BrokerHandle {
         control,
         supervisor,
         url: format!("mqtt://{host}:{port}"),
         admin_username: username,
         admin_password: password,
+        plane,
     }))
 }

@@ -9,6 +9,7 @@
 mod directory;
 mod explain;
 mod keys;
+mod presence;
 mod records;
 mod session;
 
@@ -426,6 +427,20 @@ pub fn table() -> Vec<Route> {
             "/api/v1/api-keys/{key}",
             Org(P::ApiKeysManage),
             delete(keys::revoke),
+        ),
+        // Presence and telemetry. Listen rights guard them: the catalog has no presence.list
+        // or telemetry.list, and this is the data the broker streams to those holders.
+        route(
+            M::GET,
+            "/api/v1/presence",
+            Org(P::PresenceListen),
+            get(presence::presence),
+        ),
+        route(
+            M::GET,
+            "/api/v1/devices/{id}/telemetry",
+            Org(P::TelemetryListen),
+            get(presence::telemetry),
         ),
         // Audit trail and change feed.
         route(M::GET, "/api/v1/audit", Org(P::AuditView), get(explain::audit)),

@@ -10,6 +10,7 @@ mod feed;
 mod identity;
 mod keys;
 pub mod migrations;
+mod presence;
 mod records;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
 pub use keys::{KeyStore, NewKey};
+pub use presence::{PresenceStore, PresenceTransition, StoredPresence, TelemetryReading};
 pub use records::{RecordInput, RecordStore};
 // The rows clients see are wire types, shared with the console.
 pub use steward_wire::{
@@ -36,8 +38,8 @@ pub use steward_wire::{
 use crate::error::{ApiError, ApiResult};
 
 /// Everything the platform keeps.
-pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore {}
-impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore> Store for T {}
+pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + PresenceStore {}
+impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + PresenceStore> Store for T {}
 
 pub type OrgId = i64;
 
