@@ -103,6 +103,7 @@ impl Plane {
         let mut o = MqttOptions::new(username, "127.0.0.1", self.port());
         o.set_credentials(username, password);
         o.set_keep_alive(Duration::from_secs(keepalive));
+        o.set_outgoing_inflight_upper_limit(16);
         o.set_last_will(LastWill::new(
             presence.clone(),
             "offline",

@@ -87,6 +87,8 @@ impl Sim {
         o.set_credentials(self.username.clone(), self.password.clone());
         o.set_keep_alive(self.keepalive);
         o.set_clean_start(true);
+        // rumqttc sizes a table by this bound (65,535 by default: ~13 MB per connection).
+        o.set_outgoing_inflight_upper_limit(16);
         o.set_last_will(LastWill::new(
             self.topic(Topic::Presence),
             "offline",

@@ -32,7 +32,7 @@ pub const USERNAME: &str = "steward-platform";
 const PRESENCE: &str = "steward/+/devices/+/presence";
 const TELEMETRY: &str = "steward/+/devices/+/telemetry";
 /// How often the liveness check runs (a silent device is shown offline at most this late).
-const SWEEP_EVERY: Duration = Duration::from_millis(100);
+const SWEEP_EVERY: Duration = Duration::from_millis(50);
 /// After subscribing, how long the broker's retained presence has to arrive before devices the
 /// store had online, and the broker did not confirm, are marked offline.
 const SETTLE_AFTER: Duration = Duration::from_secs(2);
@@ -112,6 +112,8 @@ pub async fn start(
     options.set_keep_alive(Duration::from_secs(10));
     options.set_clean_start(true);
     options.set_max_packet_size(Some(1024 * 1024));
+    // rumqttc sizes a table by this bound (65,535 by default: ~13 MB).
+    options.set_outgoing_inflight_upper_limit(1024);
     let (client, eventloop) = AsyncClient::new(options, 4096);
     let (ready_tx, mut ready) = watch::channel(false);
     let tasks = vec![
