@@ -233,8 +233,8 @@ async fn connection(
             _ = heartbeat.tick(), if up => sim.announce(&client),
             _ = telemetry.tick(), if up => {
                 let reading = json!({
-                    "temp": 20.0 + (rng.unit() * 60.0 * 10.0).round() / 10.0,
-                    "pressure": 1.0 + (rng.unit() * 4.0 * 100.0).round() / 100.0,
+                    "temp": (200.0 + rng.unit() * 600.0).round() / 10.0,
+                    "pressure": (100.0 + rng.unit() * 400.0).round() / 100.0,
                 });
                 let _ = client.try_publish(sim.topic(Topic::Telemetry), QoS::AtMostOnce, false, reading.to_string());
             }
