@@ -75,6 +75,20 @@ impl Plane {
         body
     }
 
+    /// Creates an API key with one permission; returns its MQTT username and secret.
+    async fn new_key(&self, name: &str, permission: &str) -> (String, String) {
+        let body = self
+            .call(
+                Method::POST,
+                "/api-keys",
+                Some(json!({ "name": name, "permissions": [permission] })),
+            )
+            .await;
+        let secret = body["secret"].as_str().unwrap().to_owned();
+        let prefix = steward_platform::auth::secrets::api_key_prefix(&secret).unwrap();
+        (format!("stw_{prefix}"), secret)
+    }
+
     /// Creates a device; returns (id, username, password).
     async fn new_device(&self, name: &str, node: Option<i64>, groups: &[i64]) -> (i64, String, String) {
         let created = self
@@ -282,23 +296,7 @@ async fn a_silent_device_is_offline_within_one_and_a_half_keepalives_and_a_crash
     let p = start().await;
     let (a, user_a, pass_a) = p.new_device("silent", None, &[]).await;
     let (b, user_b, pass_b) = p.new_device("crashed", None, &[]).await;
-    let (listener, listener_user, listener_secret) = {
-        let (status, body) =
-            p.s.json(
-                Method::POST,
-                "/api-keys",
-                &p.owner,
-                Some(json!({ "name": "presence watcher", "permissions": ["presence.listen"] })),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        let secret = body["secret"].as_str().unwrap().to_owned();
-        let prefix = steward_platform::auth::secrets::api_key_prefix(&secret)
-            .unwrap()
-            .to_owned();
-        (body["id"].as_i64().unwrap(), format!("stw_{prefix}"), secret)
-    };
-    let _ = listener;
+    let (listener_user, listener_secret) = p.new_key("presence watcher", "presence.listen").await;
     // A presence.listen key hears stewardd's verdict on the presence topic too.
     let mut o = MqttOptions::new("watcher", "127.0.0.1", p.port());
     o.set_credentials(listener_user, listener_secret);
@@ -461,20 +459,7 @@ async fn rollups_count_online_devices_per_logical_group_and_per_hierarchy_subtre
 async fn the_latest_reading_is_served_and_a_telemetry_listen_key_receives_it() {
     let p = start().await;
     let (id, user, pass) = p.new_device("meter", None, &[]).await;
-    let (status, body) =
-        p.s.json(
-            Method::POST,
-            "/api-keys",
-            &p.owner,
-            Some(json!({ "name": "historian", "permissions": ["telemetry.listen"] })),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let secret = body["secret"].as_str().unwrap().to_owned();
-    let username = format!(
-        "stw_{}",
-        steward_platform::auth::secrets::api_key_prefix(&secret).unwrap()
-    );
+    let (username, secret) = p.new_key("historian", "telemetry.listen").await;
     // The key cannot read /presence (presence.listen) but can read telemetry.
     assert_eq!(p.s.json(Method::GET, "/presence", &secret, None).await.0, 403);
     let (status, empty) =
