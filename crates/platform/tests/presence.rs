@@ -548,3 +548,31 @@ async fn the_latest_reading_is_served_and_a_telemetry_listen_key_receives_it() {
     assert_eq!(status, 404, "{body}");
     drop(d);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_kicked_by_stewardd_is_offline_at_once_though_the_broker_sends_no_will() {
+    let p = start().await;
+    let (id, user, pass) = p.new_device("kicked", None, &[]).await;
+    let _d = p.connect(id, &user, &pass, 30).await;
+    p.wait_presence(id, true, Duration::from_secs(3)).await;
+    steward_platform::broker::plane::device_kicked(&p.s.state, p.org, id);
+    let (row, after) = p.wait_presence(id, false, Duration::from_secs(1)).await;
+    assert!(after < Duration::from_millis(100), "{after:?}");
+    assert_eq!(row["flaps_last_hour"], 1);
+    // Kicking an offline device changes nothing.
+    steward_platform::broker::plane::device_kicked(&p.s.state, p.org, id);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let reasons = loop {
+        let reasons: Vec<Value> = p
+            .presence_changes()
+            .await
+            .iter()
+            .map(|c| c["body"]["reason"].clone())
+            .collect();
+        if reasons.len() >= 2 || Instant::now() > deadline {
+            break reasons;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(reasons, vec![json!("online"), json!("kicked")]);
+}

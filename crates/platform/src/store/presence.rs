@@ -25,7 +25,8 @@ pub struct PresenceTransition {
     /// Online→offline transitions in the hour up to `at`, this one included.
     pub flaps_last_hour: u32,
     /// Why: `online`, `offline` (the device's or its Will), `silent` (stewardd's liveness check),
-    /// `not_seen` (stewardd started and the broker did not confirm it).
+    /// `not_seen` (stewardd started and the broker did not confirm it), `kicked` (stewardd had
+    /// the broker drop it: rotation, deletion).
     pub reason: &'static str,
 }
 

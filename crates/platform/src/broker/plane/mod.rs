@@ -231,6 +231,24 @@ fn keepalive_of(p: &Publish) -> Option<Duration> {
     (1..=65_535).contains(&secs).then(|| Duration::from_secs(secs))
 }
 
+/// Call after the broker dropped a device's connection on stewardd's order (its credential
+/// rotated, or it was deleted): Mosquitto publishes no Will for an admin kick, so stewardd
+/// records it offline and publishes the retained `offline` itself.
+pub fn device_kicked(state: &crate::AppState, org: i64, device: i64) {
+    let Some(tracker) = state.presence() else {
+        return;
+    };
+    if tracker.kicked(org, device) {
+        if let Ok(d) = u32::try_from(device) {
+            let topic = steward_model::topics::topic(
+                org,
+                steward_model::topics::Topic::Presence(steward_model::topics::Id::One(d)),
+            );
+            state.publish(topic, b"offline".to_vec(), true);
+        }
+    }
+}
+
 /// Runs the liveness check and publishes `offline` (retained) for each device found silent.
 async fn sweep(client: AsyncClient, tracker: Arc<Tracker>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);

@@ -250,6 +250,27 @@ impl Tracker {
         gone
     }
 
+    /// The broker dropped the device's connection on stewardd's order (credential rotated,
+    /// device deleted): no Will follows such a kick, so it is offline now. Returns whether it
+    /// was online.
+    pub fn kicked(&self, org: i64, device: i64) -> bool {
+        let now = self.clock.now_ms();
+        let Ok(mut inner) = self.lock() else {
+            return false;
+        };
+        let Some(e) = inner
+            .devices
+            .get_mut(&device)
+            .filter(|e| e.org == org && e.online)
+        else {
+            return false;
+        };
+        go_offline(e, now);
+        let t = transition(org, device, e, now, "kicked");
+        let _ = self.writes.send(Write::Transition(t));
+        true
+    }
+
     /// After the broker has re-sent retained presence: devices the store had online but the
     /// broker did not confirm are offline.
     pub fn settle(&self) {
