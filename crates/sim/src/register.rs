@@ -17,6 +17,8 @@ use crate::Args;
 
 /// The most devices one bulk call may create.
 const BULK: usize = 1000;
+/// The fewest a bulk call is cut down to when the broker is slow.
+const MIN_BULK: usize = 50;
 /// Credential rotations in flight at once (each is a broker round trip on stewardd's side).
 const ROTATIONS: usize = 16;
 
@@ -194,20 +196,31 @@ pub async fn register(args: &Args) -> Result<Registered, String> {
         }
     }
     let created = create.len();
-    for chunk in create.chunks(BULK) {
-        let made: Vec<CreatedDevice> = api
-            .post(
-                "/devices/bulk",
-                &NewDevices {
-                    devices: chunk.to_vec(),
-                },
-            )
-            .await?;
-        devices.extend(made.into_iter().map(|c| Device {
-            id: c.device.id,
-            username: c.credentials.mqtt_username,
-            password: c.credentials.mqtt_password,
-        }));
+    // Each device is a broker client, and every dynsec change rewrites the broker's whole file,
+    // so a big call can outlast stewardd's broker timeout (503) once thousands exist: halve the
+    // call and go on (nothing of a refused call is kept).
+    let mut size = BULK;
+    let mut rest = create.as_slice();
+    while !rest.is_empty() {
+        let (chunk, after) = rest.split_at(size.min(rest.len()));
+        let body = NewDevices {
+            devices: chunk.to_vec(),
+        };
+        match api.post::<Vec<CreatedDevice>>("/devices/bulk", &body).await {
+            Ok(made) => {
+                devices.extend(made.into_iter().map(|c| Device {
+                    id: c.device.id,
+                    username: c.credentials.mqtt_username,
+                    password: c.credentials.mqtt_password,
+                }));
+                rest = after;
+            }
+            Err(e) if e.contains("broker_unavailable") && size > MIN_BULK => {
+                size = (size / 2).max(MIN_BULK);
+                eprintln!("steward-sim: the broker was slow; creating {size} devices per call");
+            }
+            Err(e) => return Err(e),
+        }
     }
     // Reused devices get a fresh password (the old one was shown once and is gone).
     let limit = Arc::new(tokio::sync::Semaphore::new(ROTATIONS));
