@@ -1,6 +1,7 @@
 //! Bodies that cross the wire between stewardd and its clients. Both sides use these types, so
 //! a field renamed on one side is a compile error on the other.
 
+pub mod batch;
 pub mod devices;
 pub mod directory;
 pub mod feed;
@@ -8,6 +9,7 @@ pub mod identity;
 pub mod keys;
 pub mod records;
 
+pub use batch::*;
 pub use devices::*;
 pub use directory::*;
 pub use feed::*;
