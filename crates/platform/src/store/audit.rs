@@ -1,7 +1,7 @@
 //! The audit trail: append-only, hash-chained. Each record carries the hash of the one before
 //! it, so editing or deleting any row breaks the chain at that point, which `verify` reports.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -75,7 +75,7 @@ fn digest(
 }
 
 pub(super) fn append(
-    tx: &Transaction,
+    tx: &Connection,
     ctx: &WriteCtx,
     action: &str,
     target: &str,

@@ -181,111 +181,141 @@ pub(super) fn bump(conn: &Connection, table: &str, id: i64) -> ApiResult<i64> {
     )
 }
 
+/// The org's plant as `conn` sees it (a reader, or a batch's open transaction).
+pub(super) fn load_plant(c: &Connection, org: i64) -> ApiResult<Plant> {
+    let mut plant = Plant::new();
+    let mut stmt = c.prepare("SELECT id, name, role, active FROM users WHERE org_id = ?1")?;
+    let users = stmt.query_map([org], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+        ))
+    })?;
+    for u in users {
+        let (id, name, role, active) = u?;
+        let role = OrgRole::parse(&role).unwrap_or(OrgRole::Viewer);
+        plant.put_user(UserId(id32(id)), name, role, active)?;
+    }
+    let mut stmt = c.prepare("SELECT id, name FROM groups WHERE org_id = ?1")?;
+    for g in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = g?;
+        plant.put_group(GroupId(id32(id)), name)?;
+    }
+    let mut stmt = c.prepare(
+            "SELECT gm.group_id, gm.user_id FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE g.org_id = ?1",
+        )?;
+    for m in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+        let (g, u) = m?;
+        plant.set_group_member(GroupId(id32(g)), UserId(id32(u)), true)?;
+    }
+    let mut stmt = c.prepare("SELECT id, name FROM projects WHERE org_id = ?1")?;
+    for p in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = p?;
+        plant.put_project(ProjectId(id32(id)), name)?;
+    }
+    let grantee = |kind: &str, id: i64| match kind {
+        "group" => Grantee::Group(GroupId(id32(id))),
+        _ => Grantee::User(UserId(id32(id))),
+    };
+    let mut stmt = c.prepare(
+        "SELECT pg.project_id, pg.grantee_kind, pg.grantee_id, pg.role FROM project_grants pg
+             JOIN projects p ON p.id = pg.project_id WHERE p.org_id = ?1",
+    )?;
+    for g in stmt.query_map([org], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (project, kind, id, role) = g?;
+        if let Some(role) = ProjectRole::parse(&role) {
+            plant.set_project_role(grantee(&kind, id), ProjectId(id32(project)), Some(role))?;
+        }
+    }
+    // Agents before workforces, so a workforce's agents exist when it is added.
+    let mut stmt = c.prepare(
+        "SELECT id FROM assets WHERE org_id = ?1 ORDER BY CASE kind WHEN 'workforce' THEN 1 ELSE 0 END, id",
+    )?;
+    let ids: Vec<i64> = stmt.query_map([org], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for id in ids {
+        if let Some(a) = load_asset(c, org, id)? {
+            plant.put_asset(
+                AssetId(id32(id)),
+                AssetSpec {
+                    name: a.name,
+                    project: ProjectId(id32(a.project_id)),
+                    kind: a.kind,
+                    // Creator grants are stored as ordinary grants below.
+                    creator: None,
+                    agents: a.agents.iter().map(|x| AssetId(id32(*x))).collect(),
+                },
+            )?;
+        }
+    }
+    let mut stmt = c.prepare(
+        "SELECT ag.asset_id, ag.grantee_kind, ag.grantee_id, ag.role FROM asset_grants ag
+             JOIN assets a ON a.id = ag.asset_id WHERE a.org_id = ?1",
+    )?;
+    for g in stmt.query_map([org], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (asset, kind, id, role) = g?;
+        if let Some(role) = AssetRole::parse(&role) {
+            plant.set_asset_role(grantee(&kind, id), AssetId(id32(asset)), Some(role))?;
+        }
+    }
+    let mut stmt =
+        c.prepare("SELECT id, name, parent_id FROM hierarchy_nodes WHERE org_id = ?1 ORDER BY id")?;
+    for n in stmt.query_map([org], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })? {
+        let (id, name, parent) = n?;
+        plant.put_node(NodeId(id32(id)), name, parent.map(|p| NodeId(id32(p))))?;
+    }
+    let mut stmt = c.prepare(
+            "SELECT id, name, permissions, scopes, enabled FROM api_keys WHERE org_id = ?1 AND revoked_at IS NULL",
+        )?;
+    for k in stmt.query_map([org], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
+        ))
+    })? {
+        let (id, name, perms, scopes, enabled) = k?;
+        let permissions: PermSet = serde_json::from_str(&perms).unwrap_or_default();
+        let scopes: Vec<NodeId> = serde_json::from_str(&scopes).unwrap_or_default();
+        plant.put_key(
+            KeyId(id32(id)),
+            ApiKey {
+                name,
+                permissions,
+                scopes,
+                enabled,
+            },
+        )?;
+    }
+    Ok(plant)
+}
+
 impl AuthzStore for SqliteStore {
     fn load_plant(&self, org: i64) -> ApiResult<Plant> {
-        self.read(|c| {
-            let mut plant = Plant::new();
-            let mut stmt = c.prepare("SELECT id, name, role, active FROM users WHERE org_id = ?1")?;
-            let users = stmt.query_map([org], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
-            })?;
-            for u in users {
-                let (id, name, role, active) = u?;
-                let role = OrgRole::parse(&role).unwrap_or(OrgRole::Viewer);
-                plant.put_user(UserId(id32(id)), name, role, active)?;
-            }
-            let mut stmt = c.prepare("SELECT id, name FROM groups WHERE org_id = ?1")?;
-            for g in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-                let (id, name) = g?;
-                plant.put_group(GroupId(id32(id)), name)?;
-            }
-            let mut stmt = c.prepare(
-                "SELECT gm.group_id, gm.user_id FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE g.org_id = ?1",
-            )?;
-            for m in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-                let (g, u) = m?;
-                plant.set_group_member(GroupId(id32(g)), UserId(id32(u)), true)?;
-            }
-            let mut stmt = c.prepare("SELECT id, name FROM projects WHERE org_id = ?1")?;
-            for p in stmt.query_map([org], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-                let (id, name) = p?;
-                plant.put_project(ProjectId(id32(id)), name)?;
-            }
-            let grantee = |kind: &str, id: i64| match kind {
-                "group" => Grantee::Group(GroupId(id32(id))),
-                _ => Grantee::User(UserId(id32(id))),
-            };
-            let mut stmt = c.prepare(
-                "SELECT pg.project_id, pg.grantee_kind, pg.grantee_id, pg.role FROM project_grants pg
-                 JOIN projects p ON p.id = pg.project_id WHERE p.org_id = ?1",
-            )?;
-            for g in stmt.query_map([org], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-            })? {
-                let (project, kind, id, role) = g?;
-                if let Some(role) = ProjectRole::parse(&role) {
-                    plant.set_project_role(grantee(&kind, id), ProjectId(id32(project)), Some(role))?;
-                }
-            }
-            // Agents before workforces, so a workforce's agents exist when it is added.
-            let mut stmt = c.prepare(
-                "SELECT id FROM assets WHERE org_id = ?1 ORDER BY CASE kind WHEN 'workforce' THEN 1 ELSE 0 END, id",
-            )?;
-            let ids: Vec<i64> = stmt.query_map([org], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            for id in ids {
-                if let Some(a) = load_asset(c, org, id)? {
-                    plant.put_asset(
-                        AssetId(id32(id)),
-                        AssetSpec {
-                            name: a.name,
-                            project: ProjectId(id32(a.project_id)),
-                            kind: a.kind,
-                            // Creator grants are stored as ordinary grants below.
-                            creator: None,
-                            agents: a.agents.iter().map(|x| AssetId(id32(*x))).collect(),
-                        },
-                    )?;
-                }
-            }
-            let mut stmt = c.prepare(
-                "SELECT ag.asset_id, ag.grantee_kind, ag.grantee_id, ag.role FROM asset_grants ag
-                 JOIN assets a ON a.id = ag.asset_id WHERE a.org_id = ?1",
-            )?;
-            for g in stmt.query_map([org], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-            })? {
-                let (asset, kind, id, role) = g?;
-                if let Some(role) = AssetRole::parse(&role) {
-                    plant.set_asset_role(grantee(&kind, id), AssetId(id32(asset)), Some(role))?;
-                }
-            }
-            let mut stmt =
-                c.prepare("SELECT id, name, parent_id FROM hierarchy_nodes WHERE org_id = ?1 ORDER BY id")?;
-            for n in stmt.query_map([org], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?))
-            })? {
-                let (id, name, parent) = n?;
-                plant.put_node(NodeId(id32(id)), name, parent.map(|p| NodeId(id32(p))))?;
-            }
-            let mut stmt = c.prepare(
-                "SELECT id, name, permissions, scopes, enabled FROM api_keys WHERE org_id = ?1 AND revoked_at IS NULL",
-            )?;
-            for k in stmt.query_map([org], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                ))
-            })? {
-                let (id, name, perms, scopes, enabled) = k?;
-                let permissions: PermSet = serde_json::from_str(&perms).unwrap_or_default();
-                let scopes: Vec<NodeId> = serde_json::from_str(&scopes).unwrap_or_default();
-                plant.put_key(KeyId(id32(id)), ApiKey { name, permissions, scopes, enabled })?;
-            }
-            Ok(plant)
-        })
+        self.read(|c| load_plant(c, org))
     }
 
     fn groups(&self, org: i64) -> ApiResult<Vec<GroupRow>> {
@@ -465,7 +495,7 @@ fn set_grant(
     Ok(after)
 }
 
-fn apply(
+pub(super) fn apply(
     tx: &Connection,
     journal: &mut super::Journal,
     ctx: &WriteCtx,

@@ -120,7 +120,7 @@ fn user_from(r: &Row) -> rusqlite::Result<UserRow> {
     })
 }
 
-fn get_user(conn: &Connection, id: i64) -> ApiResult<Option<UserRow>> {
+pub(super) fn get_user(conn: &Connection, id: i64) -> ApiResult<Option<UserRow>> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -128,6 +128,63 @@ fn get_user(conn: &Connection, id: i64) -> ApiResult<Option<UserRow>> {
             user_from,
         )
         .optional()?)
+}
+
+/// Changes a user's role or active flag: `update_user`, also run as one item of a batch.
+pub(super) fn update_user(
+    tx: &Connection,
+    journal: &mut Journal,
+    ctx: &WriteCtx,
+    id: i64,
+    role: Option<OrgRole>,
+    active: Option<bool>,
+    if_match: Option<i64>,
+) -> ApiResult<UserRow> {
+    let before = get_user(tx, id)?
+        .filter(|u| u.org_id == ctx.org)
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    check_version(before.version, if_match, || user_json(&before))?;
+    let new_role = role.unwrap_or(before.role);
+    let new_active = active.unwrap_or(before.active);
+    let was_owner = before.active && before.role == OrgRole::Owner;
+    let stays_owner = new_active && new_role == OrgRole::Owner;
+    if was_owner && !stays_owner {
+        let others: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND role = 'owner' AND active = 1 AND id != ?2",
+            params![ctx.org, id],
+            |r| r.get(0),
+        )?;
+        if others == 0 {
+            return Err(steward_model::ModelError::LastOwner {
+                user: steward_model::UserId(u32::try_from(id).unwrap_or(u32::MAX)),
+            }
+            .into());
+        }
+    }
+    tx.execute(
+        "UPDATE users SET role = ?1, active = ?2, version = version + 1 WHERE id = ?3",
+        params![new_role.name(), new_active, id],
+    )?;
+    if !new_active {
+        tx.execute(
+            "UPDATE sessions SET ended_at = ?1 WHERE user_id = ?2 AND ended_at IS NULL",
+            params![ctx.now, id],
+        )?;
+    }
+    let after = get_user(tx, id)?.ok_or_else(|| ApiError::Internal("user vanished".into()))?;
+    let action = match (before.active, after.active) {
+        (true, false) => "user.deactivate",
+        (false, true) => "user.reactivate",
+        _ => "user.update",
+    };
+    journal.audit(
+        action,
+        format!("user:{id}"),
+        Some(user_json(&before)),
+        Some(user_json(&after)),
+    );
+    journal.change("user", id, "put", after.version, Some(user_json(&after)));
+    Ok(after)
 }
 
 fn get_credentials(
@@ -324,46 +381,7 @@ impl IdentityStore for SqliteStore {
         if_match: Option<i64>,
     ) -> ApiResult<UserRow> {
         self.write(ctx, |tx, journal| {
-            let before = get_user(tx, id)?
-                .filter(|u| u.org_id == ctx.org)
-                .ok_or_else(|| ApiError::not_found("user"))?;
-            check_version(before.version, if_match, || user_json(&before))?;
-            let new_role = role.unwrap_or(before.role);
-            let new_active = active.unwrap_or(before.active);
-            let was_owner = before.active && before.role == OrgRole::Owner;
-            let stays_owner = new_active && new_role == OrgRole::Owner;
-            if was_owner && !stays_owner {
-                let others: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND role = 'owner' AND active = 1 AND id != ?2",
-                    params![ctx.org, id],
-                    |r| r.get(0),
-                )?;
-                if others == 0 {
-                    return Err(steward_model::ModelError::LastOwner {
-                        user: steward_model::UserId(u32::try_from(id).unwrap_or(u32::MAX)),
-                    }
-                    .into());
-                }
-            }
-            tx.execute(
-                "UPDATE users SET role = ?1, active = ?2, version = version + 1 WHERE id = ?3",
-                params![new_role.name(), new_active, id],
-            )?;
-            if !new_active {
-                tx.execute(
-                    "UPDATE sessions SET ended_at = ?1 WHERE user_id = ?2 AND ended_at IS NULL",
-                    params![ctx.now, id],
-                )?;
-            }
-            let after = get_user(tx, id)?.ok_or_else(|| ApiError::Internal("user vanished".into()))?;
-            let action = match (before.active, after.active) {
-                (true, false) => "user.deactivate",
-                (false, true) => "user.reactivate",
-                _ => "user.update",
-            };
-            journal.audit(action, format!("user:{id}"), Some(user_json(&before)), Some(user_json(&after)));
-            journal.change("user", id, "put", after.version, Some(user_json(&after)));
-            Ok(after)
+            update_user(tx, journal, ctx, id, role, active, if_match)
         })
     }
 

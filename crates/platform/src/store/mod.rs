@@ -5,12 +5,11 @@
 
 mod audit;
 pub mod authz;
-mod devices;
+mod batch;
 mod feed;
 mod identity;
 mod keys;
 pub mod migrations;
-mod presence;
 mod records;
 
 use std::path::Path;
@@ -23,11 +22,10 @@ use serde_json::Value;
 
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
-pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
+pub use batch::{BatchStore, BatchTx, BatchWrite};
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
 pub use keys::{KeyStore, NewKey};
-pub use presence::{PresenceStore, PresenceTransition, StoredPresence, TelemetryReading};
 pub use records::{RecordInput, RecordStore};
 // The rows clients see are wire types, shared with the console.
 pub use steward_wire::{
@@ -38,8 +36,14 @@ pub use steward_wire::{
 use crate::error::{ApiError, ApiResult};
 
 /// Everything the platform keeps.
-pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + PresenceStore {}
-impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + PresenceStore> Store for T {}
+pub trait Store:
+    IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore
+{
+}
+impl<T: IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore> Store
+    for T
+{
+}
 
 pub type OrgId = i64;
 
@@ -213,50 +217,62 @@ impl SqliteStore {
     ) -> ApiResult<T> {
         let mut conn = self.writer()?;
         let tx = conn.transaction()?;
-        let mut journal = Journal::default();
-        let value = f(&tx, &mut journal)?;
-        for draft in journal.audit {
-            audit::append(
-                &tx,
-                ctx,
-                &draft.action,
-                &draft.target,
-                "ok",
-                draft.before,
-                draft.after,
-            )?;
-        }
-        for c in journal.changes {
-            tx.execute(
-                "INSERT INTO changes (org_id, entity, entity_id, op, version, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    ctx.org,
-                    c.entity,
-                    c.entity_id,
-                    c.op,
-                    c.version,
-                    c.body.map(|b| b.to_string()),
-                    ctx.now
-                ],
-            )?;
-        }
-        if let Some((key, request_hash)) = &ctx.idempotency {
-            let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-            let stored = tx.execute(
-                "INSERT OR IGNORE INTO idempotency (principal, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![ctx.actor.label(), key, request_hash, ctx.status, body, ctx.now],
-            )?;
-            if stored == 0 {
-                // A concurrent request with the same key committed first; this write rolls back.
-                return Err(ApiError::conflict(
-                    "idempotency_conflict",
-                    "a request with this Idempotency-Key was in progress; retry to get its response",
-                ));
-            }
-        }
+        let value = journaled(&tx, ctx, |_, journal| f(&tx, journal))?;
         tx.commit()?;
         Ok(value)
     }
+}
+
+/// Runs `f` on `conn` (a transaction, or a batch item's savepoint), then appends its journal
+/// and, with an idempotency key, the response to replay. The caller commits or rolls back.
+fn journaled<T: Serialize>(
+    conn: &Connection,
+    ctx: &WriteCtx,
+    f: impl FnOnce(&Connection, &mut Journal) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let mut journal = Journal::default();
+    let value = f(conn, &mut journal)?;
+    for draft in journal.audit {
+        audit::append(
+            conn,
+            ctx,
+            &draft.action,
+            &draft.target,
+            "ok",
+            draft.before,
+            draft.after,
+        )?;
+    }
+    for c in journal.changes {
+        conn.prepare_cached(
+            "INSERT INTO changes (org_id, entity, entity_id, op, version, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            ctx.org,
+            c.entity,
+            c.entity_id,
+            c.op,
+            c.version,
+            c.body.map(|b| b.to_string()),
+            ctx.now
+        ])?;
+    }
+    if let Some((key, request_hash)) = &ctx.idempotency {
+        let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let stored = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO idempotency (principal, key, request_hash, status, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![ctx.actor.label(), key, request_hash, ctx.status, body, ctx.now])?;
+        if stored == 0 {
+            // A concurrent request with the same key committed first; this write rolls back.
+            return Err(ApiError::conflict(
+                "idempotency_conflict",
+                "a request with this Idempotency-Key was in progress; retry to get its response",
+            ));
+        }
+    }
+    Ok(value)
 }
 
 /// Bumps an entity's version after checking `If-Match`; 412 with the current record on conflict.
