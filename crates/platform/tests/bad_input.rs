@@ -242,6 +242,15 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"permissions_json": []}),
             ],
         ),
+        ("POST", "/api/v1/batch") => body(
+            json!({"items": []}),
+            vec![
+                json!({"items": 5}),
+                json!({"items": [{"method": "PATCH"}]}),
+                json!({"items": [{"method": "GET", "path": "/api/v1/users"}]}),
+                json!({"items": [{"method": "PATCH", "path": "/api/v1/users/6", "x": 1}]}),
+            ],
+        ),
         _ => panic!("bad_input.rs has no spec for {m} {path}: add one"),
     }
 }

@@ -6,11 +6,10 @@
 // them would only add an allocation to every refused request.
 #![allow(clippy::result_large_err)]
 
-mod devices;
+mod batch;
 mod directory;
 mod explain;
 mod keys;
-mod presence;
 mod records;
 mod session;
 
@@ -279,83 +278,7 @@ pub fn table() -> Vec<Route> {
             M::POST,
             "/api/v1/hierarchy",
             Org(P::HierarchyGroupCreate),
-            post(devices::create_node),
-        ),
-        // Devices and groups.
-        route(M::GET, "/api/v1/devices", Org(P::DevicesList), get(devices::list)),
-        route(M::POST, "/api/v1/devices", Org(P::DevicesCreate), post(devices::create)),
-        route(
-            M::POST,
-            "/api/v1/devices/bulk",
-            Org(P::DevicesCreate),
-            post(devices::create_bulk),
-        ),
-        route(M::GET, "/api/v1/devices/{id}", Org(P::DevicesList), get(devices::get)),
-        route(
-            M::PATCH,
-            "/api/v1/devices/{id}",
-            Org(P::DevicesUpdate),
-            patch(devices::update),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/devices/{id}",
-            Org(P::DevicesDelete),
-            delete(devices::delete),
-        ),
-        route(
-            M::POST,
-            "/api/v1/devices/{id}/credentials",
-            Org(P::DevicesUpdate),
-            post(devices::rotate),
-        ),
-        route(
-            M::GET,
-            "/api/v1/logical-groups",
-            Org(P::LogicalGroupList),
-            get(devices::list_groups),
-        ),
-        route(
-            M::POST,
-            "/api/v1/logical-groups",
-            Org(P::LogicalGroupCreate),
-            post(devices::create_group),
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/logical-groups/{id}",
-            Org(P::LogicalGroupUpdate),
-            patch(devices::update_group),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/logical-groups/{id}",
-            Org(P::LogicalGroupDelete),
-            delete(devices::delete_group),
-        ),
-        route(
-            M::PUT,
-            "/api/v1/logical-groups/{id}/devices/{device}",
-            Org(P::LogicalGroupUpdate),
-            put(devices::add_member),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/logical-groups/{id}/devices/{device}",
-            Org(P::LogicalGroupUpdate),
-            delete(devices::remove_member),
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/hierarchy/{id}",
-            Org(P::HierarchyGroupUpdate),
-            patch(devices::update_node),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/hierarchy/{id}",
-            Org(P::HierarchyGroupDelete),
-            delete(devices::delete_node),
+            post(directory::create_node),
         ),
         // Maintenance records.
         route(
@@ -505,20 +428,8 @@ pub fn table() -> Vec<Route> {
             Org(P::ApiKeysManage),
             delete(keys::revoke),
         ),
-        // Presence and telemetry. Listen rights guard them: the catalog has no presence.list
-        // or telemetry.list, and this is the data the broker streams to those holders.
-        route(
-            M::GET,
-            "/api/v1/presence",
-            Org(P::PresenceListen),
-            get(presence::presence),
-        ),
-        route(
-            M::GET,
-            "/api/v1/devices/{id}/telemetry",
-            Org(P::TelemetryListen),
-            get(presence::telemetry),
-        ),
+        // Batch replay.
+        route(M::POST, "/api/v1/batch", Caller, post(batch::batch)),
         // Audit trail and change feed.
         route(M::GET, "/api/v1/audit", Org(P::AuditView), get(explain::audit)),
         route(M::GET, "/api/v1/changes", Caller, get(explain::changes)),
@@ -673,18 +584,9 @@ pub(crate) fn deny(
     resource: Resource,
     decision: &steward_model::Decision,
 ) -> Response {
-    use steward_model::Reason;
-    if decision
-        .reasons
-        .iter()
-        .any(|r| matches!(r, Reason::UnknownResource))
-    {
-        return ApiError::not_found("resource").into_response();
-    }
-    let body = DecisionBody::new(&caller.plant, caller.principal, action, resource, decision);
-    if method != Method::GET {
+    let (error, audit) = refusal(&caller.plant, caller, method, path, action, resource, decision);
+    if let Some(why) = audit {
         let ctx = caller.write_ctx(state, 403, None);
-        let why = serde_json::json!({ "method": method.as_str(), "path": path, "action": action, "reasons": body.reasons });
         if let Err(e) = state
             .store
             .audit_event(&ctx, "access.denied", path, "denied", why)
@@ -692,15 +594,52 @@ pub(crate) fn deny(
             return e.into_response();
         }
     }
+    error.into_response()
+}
+
+/// `deny`'s answer as decided on `plant`, and the `access.denied` audit detail when the request
+/// tried to change something (the caller records it: a batch does so in its transaction).
+pub(crate) fn refusal(
+    plant: &steward_model::Plant,
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    action: steward_model::Action,
+    resource: Resource,
+    decision: &steward_model::Decision,
+) -> (ApiError, Option<serde_json::Value>) {
+    use steward_model::Reason;
+    if decision
+        .reasons
+        .iter()
+        .any(|r| matches!(r, Reason::UnknownResource))
+    {
+        return (ApiError::not_found("resource"), None);
+    }
+    let body = DecisionBody::new(plant, caller.principal, action, resource, decision);
+    let audit = (method != Method::GET).then(|| {
+        serde_json::json!({ "method": method.as_str(), "path": path, "action": action, "reasons": body.reasons })
+    });
     let message = body
         .reasons
         .iter()
         .map(|r| r.message.clone())
         .collect::<Vec<_>>()
         .join("; ");
-    ApiError::forbidden(format!("not allowed: {message}"))
-        .with_details(serde_json::json!({ "decision": body }))
-        .into_response()
+    let error = ApiError::forbidden(format!("not allowed: {message}"))
+        .with_details(serde_json::json!({ "decision": body }));
+    (error, audit)
+}
+
+/// What an idempotency key is bound to: the method, path and body of the request.
+pub(crate) fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update([0]);
+    h.update(path.as_bytes());
+    h.update([0]);
+    h.update(body);
+    hex::encode(h.finalize())
 }
 
 fn idempotency(
@@ -729,13 +668,7 @@ fn idempotency(
             .into_response()
         })?
         .to_owned();
-    let mut h = Sha256::new();
-    h.update(method.as_str().as_bytes());
-    h.update([0]);
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(body);
-    let request_hash = hex::encode(h.finalize());
+    let request_hash = request_hash(method, path, body);
     match state.store.replay(&caller.actor().label(), &key) {
         Err(e) => Err(e.into_response()),
         Ok(Some(replay)) if replay.request_hash == request_hash => {
