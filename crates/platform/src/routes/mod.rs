@@ -7,9 +7,11 @@
 #![allow(clippy::result_large_err)]
 
 mod batch;
+mod devices;
 mod directory;
 mod explain;
 mod keys;
+mod presence;
 mod records;
 mod session;
 
@@ -278,7 +280,83 @@ pub fn table() -> Vec<Route> {
             M::POST,
             "/api/v1/hierarchy",
             Org(P::HierarchyGroupCreate),
-            post(directory::create_node),
+            post(devices::create_node),
+        ),
+        // Devices and groups.
+        route(M::GET, "/api/v1/devices", Org(P::DevicesList), get(devices::list)),
+        route(M::POST, "/api/v1/devices", Org(P::DevicesCreate), post(devices::create)),
+        route(
+            M::POST,
+            "/api/v1/devices/bulk",
+            Org(P::DevicesCreate),
+            post(devices::create_bulk),
+        ),
+        route(M::GET, "/api/v1/devices/{id}", Org(P::DevicesList), get(devices::get)),
+        route(
+            M::PATCH,
+            "/api/v1/devices/{id}",
+            Org(P::DevicesUpdate),
+            patch(devices::update),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/devices/{id}",
+            Org(P::DevicesDelete),
+            delete(devices::delete),
+        ),
+        route(
+            M::POST,
+            "/api/v1/devices/{id}/credentials",
+            Org(P::DevicesUpdate),
+            post(devices::rotate),
+        ),
+        route(
+            M::GET,
+            "/api/v1/logical-groups",
+            Org(P::LogicalGroupList),
+            get(devices::list_groups),
+        ),
+        route(
+            M::POST,
+            "/api/v1/logical-groups",
+            Org(P::LogicalGroupCreate),
+            post(devices::create_group),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/logical-groups/{id}",
+            Org(P::LogicalGroupUpdate),
+            patch(devices::update_group),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/logical-groups/{id}",
+            Org(P::LogicalGroupDelete),
+            delete(devices::delete_group),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/logical-groups/{id}/devices/{device}",
+            Org(P::LogicalGroupUpdate),
+            put(devices::add_member),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/logical-groups/{id}/devices/{device}",
+            Org(P::LogicalGroupUpdate),
+            delete(devices::remove_member),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/hierarchy/{id}",
+            Org(P::HierarchyGroupUpdate),
+            patch(devices::update_node),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/hierarchy/{id}",
+            Org(P::HierarchyGroupDelete),
+            delete(devices::delete_node),
         ),
         // Maintenance records.
         route(
@@ -427,6 +505,20 @@ pub fn table() -> Vec<Route> {
             "/api/v1/api-keys/{key}",
             Org(P::ApiKeysManage),
             delete(keys::revoke),
+        ),
+        // Presence and telemetry. Listen rights guard them: the catalog has no presence.list
+        // or telemetry.list, and this is the data the broker streams to those holders.
+        route(
+            M::GET,
+            "/api/v1/presence",
+            Org(P::PresenceListen),
+            get(presence::presence),
+        ),
+        route(
+            M::GET,
+            "/api/v1/devices/{id}/telemetry",
+            Org(P::TelemetryListen),
+            get(presence::telemetry),
         ),
         // Batch replay.
         route(M::POST, "/api/v1/batch", Caller, post(batch::batch)),

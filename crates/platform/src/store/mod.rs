@@ -5,11 +5,13 @@
 
 mod audit;
 pub mod authz;
+mod devices;
 mod batch;
 mod feed;
 mod identity;
 mod keys;
 pub mod migrations;
+mod presence;
 mod records;
 
 use std::path::Path;
@@ -22,10 +24,12 @@ use serde_json::Value;
 
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
+pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
 pub use batch::{BatchStore, BatchTx, BatchWrite};
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
 pub use keys::{KeyStore, NewKey};
+pub use presence::{PresenceStore, PresenceTransition, StoredPresence, TelemetryReading};
 pub use records::{RecordInput, RecordStore};
 // The rows clients see are wire types, shared with the console.
 pub use steward_wire::{
@@ -36,14 +40,8 @@ pub use steward_wire::{
 use crate::error::{ApiError, ApiResult};
 
 /// Everything the platform keeps.
-pub trait Store:
-    IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore
-{
-}
-impl<T: IdentityStore + AuthzStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore> Store
-    for T
-{
-}
+pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore + PresenceStore {}
+impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore + PresenceStore> Store for T {}
 
 pub type OrgId = i64;
 
