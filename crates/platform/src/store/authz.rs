@@ -275,15 +275,23 @@ pub(super) fn load_plant(c: &Connection, org: i64) -> ApiResult<Plant> {
     }
     let mut stmt =
         c.prepare("SELECT id, name, parent_id FROM hierarchy_nodes WHERE org_id = ?1 ORDER BY id")?;
-    for n in stmt.query_map([org], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<i64>>(2)?,
-        ))
-    })? {
-        let (id, name, parent) = n?;
-        plant.put_node(NodeId(id32(id)), name, parent.map(|p| NodeId(id32(p))))?;
+    let nodes = stmt
+        .query_map([org], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // A node moved under a newer one has a parent with a larger id: place every node, then link.
+    for (id, name, _) in &nodes {
+        plant.put_node(NodeId(id32(*id)), name.clone(), None)?;
+    }
+    for (id, name, parent) in nodes {
+        if let Some(p) = parent {
+            plant.put_node(NodeId(id32(id)), name, Some(NodeId(id32(p))))?;
+        }
     }
     let mut stmt = c.prepare(
             "SELECT id, name, permissions, scopes, enabled FROM api_keys WHERE org_id = ?1 AND revoked_at IS NULL",
