@@ -43,7 +43,7 @@ fn is_write(method: &Method) -> bool {
 /// The route's path under `/api/v1` with every parameter set to `id`.
 fn with_ids(template: &str, id: &str) -> String {
     let mut out = template.strip_prefix("/api/v1").unwrap().to_owned();
-    for p in ["user", "group", "project", "asset", "id", "key"] {
+    for p in ["user", "group", "project", "asset", "id", "key", "device"] {
         out = out.replace(&format!("{{{p}}}"), id);
     }
     assert!(!out.contains('{'), "unknown parameter in {template}");
