@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use steward_model::{Action, Change, Plant, Principal, Resource, UserId};
-use steward_wire::{ChangesBody, DecisionBody, UserRow};
+use steward_wire::{ChangesBody, DecisionBody, MAX_BATCH_ITEMS, UserRow};
 use ts_rs::TS;
 
 use crate::api::{ApiClient, check_platform_url};
@@ -37,6 +37,9 @@ pub(crate) struct Open {
     pub(crate) cache: Cache,
     pub(crate) api: ApiClient,
     pub(crate) online: bool,
+    /// The cache's plant with the pending changes applied, kept from one `submit` to the next;
+    /// dropped whenever the cache or the outbox changes otherwise.
+    pub(crate) pending_plant: Option<Plant>,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
@@ -297,6 +300,7 @@ impl Console {
             cache,
             api,
             online: true,
+            pending_plant: None,
         });
         self.sync(progress).await?;
         self.session()
@@ -324,6 +328,7 @@ impl Console {
             cache,
             api,
             online: false,
+            pending_plant: None,
         });
         self.session()
     }
@@ -381,6 +386,7 @@ impl Console {
                 tokio::spawn(async move { api.changes(since, PAGE).await })
             });
             self.with_open(|open| {
+                open.pending_plant = None;
                 open.cache.apply_changes(&page.changes, page.next, now_ms())?;
                 open.online = true;
                 Ok(())
@@ -414,10 +420,17 @@ impl Console {
     /// Queues a change (previewable before), then tries to send it at once.
     pub async fn submit(&self, change: Change) -> CoreResult<OutboxItem> {
         let item = self.with_open(|open| {
-            // Validate against the model first: a change the model refuses never enters the outbox.
-            let mut check = plant_with_pending(open)?;
-            check.apply(&change)?;
-            outbox::queue(&open.cache, &change, now_ms())
+            // Validate against the model first: a change the model refuses never enters the
+            // outbox. The plant with the pending changes is kept between submits and the new
+            // change applied to it, so queuing many offline is not a rebuild per change.
+            let mut plant = match open.pending_plant.take() {
+                Some(plant) => plant,
+                None => plant_with_pending(open)?,
+            };
+            plant.apply(&change)?;
+            let item = outbox::queue(&open.cache, &change, now_ms())?;
+            open.pending_plant = Some(plant);
+            Ok(item)
         })?;
         match self.replay().await {
             Ok(_) | Err(CoreError::Offline(_)) => {}
@@ -427,7 +440,9 @@ impl Console {
     }
 
     /// Sends pending changes in order. Stops quietly when offline; a conflict or refusal is
-    /// recorded on its item and the rest go on.
+    /// recorded on its item and the rest go on. Runs of changes go up to `MAX_BATCH_ITEMS` at a
+    /// time in one `POST /batch` (one request, one server transaction, one cache transaction);
+    /// a change the batch route does not take, or a platform without it, goes alone.
     pub async fn replay(&self) -> CoreResult<ReplayReport> {
         let mut report = ReplayReport {
             accepted: 0,
@@ -435,33 +450,60 @@ impl Console {
             failed: 0,
             still_pending: 0,
         };
+        let mut batches = true;
+        // Known offline, the first request carries one change: queuing many changes offline
+        // tries a replay after each, and should not read and encode a whole batch every time.
+        let mut limit = 0;
         loop {
-            let next = self.with_open(|open| Ok((open.api.clone(), outbox::next_pending(&open.cache)?)))?;
-            let (api, Some((item, key))) = next else { break };
-            match outbox::send(&api, &item, &key).await {
-                Ok(Sent::Accepted) => {
-                    self.with_open(|open| {
+            let (api, mut pending) = self.with_open(|open| {
+                if limit == 0 {
+                    limit = if open.online { MAX_BATCH_ITEMS } else { 1 };
+                }
+                Ok((open.api.clone(), outbox::pending(&open.cache, limit)?))
+            })?;
+            limit = MAX_BATCH_ITEMS;
+            let batch_len = match batches {
+                true => pending
+                    .iter()
+                    .take_while(|(i, _)| outbox::batchable(&i.change))
+                    .count(),
+                false => 0,
+            };
+            let sent = if batch_len > 0 {
+                pending.truncate(batch_len);
+                match outbox::send_batch(&api, &pending).await {
+                    Ok(Some(outcomes)) => Ok(pending.iter().map(|(i, _)| i.id).zip(outcomes).collect()),
+                    Ok(None) => {
+                        batches = false;
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                let Some((item, key)) = pending.into_iter().next() else {
+                    break;
+                };
+                outbox::send(&api, &item, &key).await.map(|s| vec![(item.id, s)])
+            };
+            match sent {
+                Ok(mut outcomes) => {
+                    // The session ended: what came before stands, the rest waits for a new
+                    // sign-in.
+                    let ended = outcomes
+                        .iter()
+                        .position(|(_, s)| matches!(s, Sent::Refused(CoreError::Api { status: 401, .. })));
+                    let rest = ended.map(|at| outcomes.split_off(at));
+                    let settled = self.with_open(|open| {
                         open.online = true;
-                        outbox::remove(&open.cache, item.id)
+                        open.pending_plant = None;
+                        outbox::settle(&open.cache, outcomes)
                     })?;
-                    report.accepted += 1;
-                }
-                Ok(Sent::Conflict(server)) => {
-                    self.with_open(|open| {
-                        outbox::mark(&open.cache, item.id, OutboxState::Conflict, None, Some(&server))
-                    })?;
-                    report.conflicts += 1;
-                }
-                Ok(Sent::Refused(e @ CoreError::Api { status: 401, .. })) => {
-                    // The session ended: keep the change for after signing in again.
-                    return Err(e);
-                }
-                Ok(Sent::Refused(e)) => {
-                    let message = format!("{}: {}", e.code(), e);
-                    self.with_open(|open| {
-                        outbox::mark(&open.cache, item.id, OutboxState::Failed, Some(message), None)
-                    })?;
-                    report.failed += 1;
+                    report.accepted += settled.accepted;
+                    report.conflicts += settled.conflicts;
+                    report.failed += settled.failed;
+                    if let Some((_, Sent::Refused(e))) = rest.and_then(|r| r.into_iter().next()) {
+                        return Err(e);
+                    }
                 }
                 Err(e @ CoreError::Offline(_)) => {
                     self.with_open(|open| {
@@ -491,7 +533,10 @@ impl Console {
     }
 
     pub async fn resolve(&self, id: i64, resolution: Resolution) -> CoreResult<ReplayReport> {
-        self.with_open(|open| outbox::resolve(&open.cache, id, resolution))?;
+        self.with_open(|open| {
+            open.pending_plant = None;
+            outbox::resolve(&open.cache, id, resolution)
+        })?;
         match self.replay().await {
             Err(CoreError::Offline(_)) => Ok(ReplayReport {
                 accepted: 0,
@@ -589,12 +634,7 @@ impl Console {
 }
 
 fn count(open: &Open, state: OutboxState) -> CoreResult<u32> {
-    Ok(outbox::items(&open.cache)?
-        .iter()
-        .filter(|i| i.state == state)
-        .count()
-        .try_into()
-        .unwrap_or(u32::MAX))
+    outbox::count(&open.cache, state)
 }
 
 fn age(open: &Open) -> CoreResult<DataAge> {

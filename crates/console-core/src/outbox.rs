@@ -7,9 +7,10 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_model::{Change, Grantee};
+use steward_wire::{BatchItem, BatchRequest, BatchResponse};
 use ts_rs::TS;
 
-use crate::api::{ApiClient, Reply, api_error};
+use crate::api::{ApiClient, Reply, api_error, to_value};
 use crate::cache::Cache;
 use crate::error::{CoreError, CoreResult};
 
@@ -133,20 +134,30 @@ pub(crate) fn items(cache: &Cache) -> CoreResult<Vec<OutboxItem>> {
     Ok(rows.map(|r| r.map(|(i, _)| i)).collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The next pending change with its idempotency key.
-pub(crate) fn next_pending(cache: &Cache) -> CoreResult<Option<(OutboxItem, String)>> {
-    Ok(cache
-        .conn()
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1"),
-            [],
-            row,
-        )
-        .optional()?)
+/// The first `limit` pending changes, in order, with their idempotency keys.
+pub(crate) fn pending(cache: &Cache, limit: usize) -> CoreResult<Vec<(OutboxItem, String)>> {
+    let mut stmt = cache.conn().prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY id LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// How many items are in `state`.
+pub(crate) fn count(cache: &Cache, state: OutboxState) -> CoreResult<u32> {
+    let n: i64 = cache.conn().query_row(
+        "SELECT count(*) FROM outbox WHERE state = ?1",
+        [state_name(state)],
+        |r| r.get(0),
+    )?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 pub(crate) fn remove(cache: &Cache, id: i64) -> CoreResult<()> {
-    cache.conn().execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+    cache
+        .conn()
+        .prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
@@ -157,16 +168,59 @@ pub(crate) fn mark(
     error: Option<String>,
     server: Option<&Value>,
 ) -> CoreResult<()> {
-    let state = match state {
+    cache
+        .conn()
+        .prepare_cached("UPDATE outbox SET state = ?1, error = ?2, server = ?3 WHERE id = ?4")?
+        .execute(params![
+            state_name(state),
+            error,
+            server.map(Value::to_string),
+            id
+        ])?;
+    Ok(())
+}
+
+fn state_name(state: OutboxState) -> &'static str {
+    match state {
         OutboxState::Pending => "pending",
         OutboxState::Conflict => "conflict",
         OutboxState::Failed => "failed",
-    };
-    cache.conn().execute(
-        "UPDATE outbox SET state = ?1, error = ?2, server = ?3 WHERE id = ?4",
-        params![state, error, server.map(Value::to_string), id],
-    )?;
-    Ok(())
+    }
+}
+
+/// How many outcomes of each kind `settle` recorded.
+#[derive(Default)]
+pub(crate) struct Settled {
+    pub(crate) accepted: u32,
+    pub(crate) conflicts: u32,
+    pub(crate) failed: u32,
+}
+
+/// Records what the platform answered for each item, in one cache transaction (one sync to
+/// disk for a whole batch): accepted leaves the outbox, a 412 becomes a conflict with the
+/// server's record, any other refusal fails with its code.
+pub(crate) fn settle(cache: &Cache, outcomes: Vec<(i64, Sent)>) -> CoreResult<Settled> {
+    let mut settled = Settled::default();
+    let tx = cache.conn().unchecked_transaction()?;
+    for (id, sent) in outcomes {
+        match sent {
+            Sent::Accepted => {
+                remove(cache, id)?;
+                settled.accepted += 1;
+            }
+            Sent::Conflict(server) => {
+                mark(cache, id, OutboxState::Conflict, None, Some(&server))?;
+                settled.conflicts += 1;
+            }
+            Sent::Refused(e) => {
+                let message = format!("{}: {}", e.code(), e);
+                mark(cache, id, OutboxState::Failed, Some(message), None)?;
+                settled.failed += 1;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(settled)
 }
 
 pub(crate) fn resolve(cache: &Cache, id: i64, resolution: Resolution) -> CoreResult<()> {
@@ -242,8 +296,12 @@ pub(crate) async fn send(api: &ApiClient, item: &OutboxItem, idempotency_key: &s
         headers.push(("if-match", format!("\"{v}\"")));
     }
     let reply: Reply = api.send(method, &path, body.as_ref(), &headers).await?;
+    Ok(outcome(reply))
+}
+
+fn outcome(reply: Reply) -> Sent {
     if reply.status.is_success() {
-        return Ok(Sent::Accepted);
+        return Sent::Accepted;
     }
     if reply.status == StatusCode::PRECONDITION_FAILED {
         let current = reply
@@ -251,7 +309,69 @@ pub(crate) async fn send(api: &ApiClient, item: &OutboxItem, idempotency_key: &s
             .pointer("/details/current")
             .cloned()
             .unwrap_or(Value::Null);
-        return Ok(Sent::Conflict(current));
+        return Sent::Conflict(current);
     }
-    Ok(Sent::Refused(api_error(reply)))
+    Sent::Refused(api_error(reply))
+}
+
+/// Whether the platform takes a change in `POST /batch`: a key's permissions also change the
+/// broker's roles, outside the batch's transaction, so they go alone.
+pub(crate) fn batchable(change: &Change) -> bool {
+    !matches!(change, Change::SetKeyPermissions { .. })
+}
+
+/// Sends changes in order in one `POST /batch`: one outcome per item, as `send` would have
+/// had them. `None` when the platform cannot take this batch (an older server without the
+/// route, or one that refuses the batch as a whole): send them one by one instead.
+pub(crate) async fn send_batch(
+    api: &ApiClient,
+    items: &[(OutboxItem, String)],
+) -> CoreResult<Option<Vec<Sent>>> {
+    let request = BatchRequest {
+        items: items
+            .iter()
+            .map(|(item, key)| {
+                let (method, path, body) = request(&item.change);
+                BatchItem {
+                    method: method.as_str().to_owned(),
+                    path: format!("/api/v1{path}"),
+                    if_match: item.base_version,
+                    idempotency_key: Some(key.clone()),
+                    body,
+                }
+            })
+            .collect(),
+    };
+    let reply = api
+        .send(Method::POST, "/batch", Some(&to_value(&request)?), &[])
+        .await?;
+    match reply.status {
+        StatusCode::NOT_FOUND
+        | StatusCode::METHOD_NOT_ALLOWED
+        | StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::UNPROCESSABLE_ENTITY => return Ok(None),
+        s if !s.is_success() => return Err(api_error(reply)),
+        _ => {}
+    }
+    let response: BatchResponse = serde_json::from_value(reply.body)
+        .map_err(|e| CoreError::Invalid(format!("unexpected batch answer: {e}")))?;
+    if response.results.len() != items.len() {
+        return Err(CoreError::Invalid(format!(
+            "the platform answered {} results for {} changes",
+            response.results.len(),
+            items.len()
+        )));
+    }
+    Ok(Some(
+        response
+            .results
+            .into_iter()
+            .map(|r| {
+                outcome(Reply {
+                    status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    body: r.body,
+                })
+            })
+            .collect(),
+    ))
 }
