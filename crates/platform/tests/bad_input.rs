@@ -251,6 +251,57 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"items": [{"method": "PATCH", "path": "/api/v1/users/6", "x": 1}]}),
             ],
         ),
+        ("POST", "/api/v1/devices") => body(
+            json!({"name": "Pump"}),
+            vec![
+                json!({"name": 5}),
+                json!({"name": " "}),
+                json!({"name": "P", "kind": 5}),
+                json!({"name": "P", "node": "one"}),
+                json!({"name": "P", "node": 999_999}),
+                json!({"name": "P", "groups": [999_999]}),
+                json!({"name": "P", "metadata": [1]}),
+            ],
+        ),
+        ("POST", "/api/v1/devices/bulk") => body(
+            json!({"devices": [{"name": "Pump"}]}),
+            vec![
+                json!({"devices": 5}),
+                json!({"devices": []}),
+                json!({"devices": [{"name": ""}]}),
+                json!({"devices": [{"name": "P"}, {"name": "Q", "x": 1}]}),
+            ],
+        ),
+        ("PATCH", "/api/v1/devices/{id}") => body(
+            json!({"name": "Pump"}),
+            vec![
+                json!({"name": 5}),
+                json!({"name": ""}),
+                json!({"node": "one"}),
+                json!({"node": 999_999}),
+                json!({"groups": [999_999]}),
+                json!({"metadata": "text"}),
+            ],
+        ),
+        ("POST", "/api/v1/logical-groups") | ("PATCH", "/api/v1/logical-groups/{id}") => body(
+            json!({"name": "Pumps"}),
+            vec![json!({"name": 5}), json!({"name": ""}), json!({"name": null})],
+        ),
+        ("PATCH", "/api/v1/hierarchy/{id}") => body(
+            json!({"name": "Area"}),
+            vec![
+                json!({"name": 5}),
+                json!({"name": ""}),
+                json!({"parent": "one"}),
+                json!({"parent": 999_999}),
+            ],
+        ),
+        ("DELETE", "/api/v1/devices/{id}")
+        | ("POST", "/api/v1/devices/{id}/credentials")
+        | ("DELETE", "/api/v1/logical-groups/{id}")
+        | ("PUT", "/api/v1/logical-groups/{id}/devices/{device}")
+        | ("DELETE", "/api/v1/logical-groups/{id}/devices/{device}")
+        | ("DELETE", "/api/v1/hierarchy/{id}") => bodiless(),
         _ => panic!("bad_input.rs has no spec for {m} {path}: add one"),
     }
 }
@@ -292,6 +343,15 @@ impl Ids {
             "id" if template.starts_with("/api/v1/tasks") => self.task.to_string(),
             "id" if template.starts_with("/api/v1/events") => self.event.to_string(),
             "id" if template.starts_with("/api/v1/equipment") => self.equipment.to_string(),
+            // The demo's first node (a site with children: not deletable). The demo has no
+            // devices or logical groups; their bodies are refused before any lookup.
+            "id" if template.starts_with("/api/v1/hierarchy") => "1".to_owned(),
+            "id" | "device"
+                if template.starts_with("/api/v1/devices")
+                    || template.starts_with("/api/v1/logical-groups") =>
+            {
+                "1".to_owned()
+            }
             other => panic!("no demo id for {{{other}}} in {template}"),
         }
     }

@@ -38,6 +38,11 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
+/// A patch that changes nothing (`{}`, or a JSON array serde reads as one) is a mistake.
+fn empty_patch() -> ApiError {
+    unprocessable("empty_patch", "the patch names no field to change")
+}
+
 /// A name: trimmed, 1 to 100 characters, no control characters.
 fn name(value: &str, what: &str) -> ApiResult<String> {
     let name = value.trim();
@@ -295,6 +300,9 @@ pub async fn update(
 ) -> ApiResult<Json<DeviceRow>> {
     let version = if_match(&headers)?;
     let org = caller.org;
+    if patch == DevicePatch::default() {
+        return Err(empty_patch());
+    }
     if let Some(Some(node)) = patch.node {
         known_node(&caller, Some(node))?;
     }
@@ -535,6 +543,9 @@ pub async fn update_node(
     ApiJson(patch): ApiJson<NodePatch>,
 ) -> ApiResult<Json<HierarchyNodeRow>> {
     let version = if_match(&headers)?;
+    if patch == NodePatch::default() {
+        return Err(empty_patch());
+    }
     let edit = NodeEdit {
         name: patch.name.map(|n| name(&n, "a node name")).transpose()?,
         parent: patch.parent,
