@@ -11,6 +11,7 @@ use steward_wire::{AuditEntry, CreateKey, CreatedKey, LegacyReviewRow};
 use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, TotpConfirm, TotpEnrolment, UserRow, WhoAmI};
 use url::Url;
 
+use crate::cache::FeedPage;
 use crate::error::{CoreError, CoreResult};
 
 /// Plain `http://` is allowed only to this machine.
@@ -85,6 +86,23 @@ impl ApiClient {
         body: Option<&Value>,
         headers: &[(&str, String)],
     ) -> CoreResult<Reply> {
+        let (status, text) = self.send_text(method, path, body, headers).await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Reply { status, body })
+    }
+
+    /// `send`, with the answer's body as text.
+    async fn send_text(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> CoreResult<(StatusCode, String)> {
         let mut req = self.http.request(method, self.url(path)?);
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
@@ -98,12 +116,7 @@ impl ApiClient {
         let resp = req.send().await.map_err(|e| CoreError::Offline(short(&e)))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| CoreError::Offline(short(&e)))?;
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Ok(Reply { status, body })
+        Ok((status, text))
     }
 
     /// Sends and decodes a success, or turns the platform's error body into `Api`.
@@ -157,6 +170,18 @@ impl ApiClient {
             None,
         )
         .await
+    }
+
+    /// `GET /changes` decoded once, straight from the text, each row's body kept as the JSON
+    /// text received: the cache stores it as is (a first sync is a million of them).
+    pub async fn feed_page(&self, since: i64, limit: u32) -> CoreResult<FeedPage> {
+        let path = format!("/changes?since={since}&limit={limit}");
+        let (status, text) = self.send_text(Method::GET, &path, None, &[]).await?;
+        if !status.is_success() {
+            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            return Err(api_error(Reply { status, body }));
+        }
+        serde_json::from_str(&text).map_err(|e| CoreError::Invalid(format!("unexpected answer: {e}")))
     }
 
     /// Starts TOTP enrolment for the signed-in person: the authenticator's `otpauth://` URI.

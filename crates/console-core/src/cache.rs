@@ -6,13 +6,15 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use steward_model::{
     ApiKey, AssetId, AssetKind, AssetRole, AssetSpec, Grantee, GroupId, KeyId, NodeId, Plant, ProjectId,
     ProjectRole, UserId,
 };
-use steward_wire::{AssetRow, ChangeRow, GroupRow, KeyRow, ProjectRow, UserRow};
+use steward_wire::{AssetRow, GroupRow, KeyRow, ProjectRow, UserRow};
 
 use crate::error::{CoreError, CoreResult};
 use crate::vault::CacheKey;
@@ -67,6 +69,9 @@ impl Cache {
             return Err(CoreError::WrongPassword);
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // 32 MiB of page cache (default 2 MiB): a first sync's transactions of tens of
+        // thousands of upserts keep the index pages they touch in memory.
+        conn.pragma_update(None, "cache_size", -32_000)?;
         Migrations::new(SCHEMA.iter().map(|s| M::up(s)).collect())
             .to_latest(&mut conn)
             .map_err(|e| CoreError::Cache(format!("migration: {e}")))?;
@@ -92,10 +97,14 @@ impl Cache {
         Ok(self.meta("cursor")?.and_then(|c| c.parse().ok()).unwrap_or(0))
     }
 
-    /// Applies one page of the change feed in one transaction, with the new cursor.
-    pub fn apply_changes(&mut self, changes: &[ChangeRow], cursor: i64, now_ms: i64) -> CoreResult<()> {
+    /// Applies pages of the change feed in one transaction, with the cursor after the last:
+    /// the commit point of a sync (one sync to disk for all of them).
+    pub fn apply_pages(&mut self, pages: &[FeedPage], now_ms: i64) -> CoreResult<()> {
+        let Some(cursor) = pages.last().map(|p| p.next) else {
+            return Ok(());
+        };
         let tx = self.conn.transaction()?;
-        for c in changes {
+        for c in pages.iter().flat_map(|p| &p.changes) {
             apply_one(&tx, c)?;
         }
         tx.execute(
@@ -259,8 +268,32 @@ impl Cache {
     }
 }
 
-fn grant_target(c: &ChangeRow) -> Option<(&'static str, i64, Grantee, Option<String>)> {
-    let body = c.body.as_ref()?;
+/// One page of `GET /changes` as the cache takes it.
+#[derive(Debug, Deserialize)]
+pub struct FeedPage {
+    pub changes: Vec<FeedRow>,
+    pub next: i64,
+    pub more: bool,
+    #[serde(default)]
+    pub head: i64,
+}
+
+/// A feed row (`steward_wire::ChangeRow`) whose body stays the JSON text it arrived as.
+#[derive(Debug, Deserialize)]
+pub struct FeedRow {
+    pub entity: String,
+    pub entity_id: i64,
+    pub op: String,
+    pub version: i64,
+    pub body: Option<Box<RawValue>>,
+}
+
+fn grant_target(c: &FeedRow) -> Option<(&'static str, i64, Grantee, Option<String>)> {
+    if !matches!(c.entity.as_str(), "project_grant" | "asset_grant") {
+        return None;
+    }
+    // Grants are few: only their bodies are decoded.
+    let body: Value = serde_json::from_str(c.body.as_ref()?.get()).ok()?;
     let (kind, id) = match c.entity.as_str() {
         "project_grant" => ("project", body.get("project")?.as_i64()?),
         "asset_grant" => ("asset", body.get("asset")?.as_i64()?),
@@ -272,7 +305,7 @@ fn grant_target(c: &ChangeRow) -> Option<(&'static str, i64, Grantee, Option<Str
 }
 
 // Statements are cached: a first sync applies a million rows through these few.
-fn apply_one(tx: &Connection, c: &ChangeRow) -> CoreResult<()> {
+fn apply_one(tx: &Connection, c: &FeedRow) -> CoreResult<()> {
     if let Some((kind, id, grantee, role)) = grant_target(c) {
         let (gk, gid) = match grantee {
             Grantee::User(u) => ("user", i64::from(u.0)),
@@ -309,7 +342,7 @@ fn apply_one(tx: &Connection, c: &ChangeRow) -> CoreResult<()> {
                 "INSERT INTO entities (entity, id, version, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (entity, id) DO UPDATE SET version = excluded.version, body = excluded.body",
             )?
-            .execute(params![c.entity, c.entity_id, c.version, body.to_string()])?;
+            .execute(params![c.entity, c.entity_id, c.version, body.get()])?;
         }
     }
     Ok(())

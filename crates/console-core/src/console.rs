@@ -6,11 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use steward_model::{Action, Change, Plant, Principal, Resource, UserId};
-use steward_wire::{ChangesBody, DecisionBody, MAX_BATCH_ITEMS, UserRow};
+use steward_wire::{DecisionBody, MAX_BATCH_ITEMS, UserRow};
 use ts_rs::TS;
 
 use crate::api::{ApiClient, check_platform_url};
-use crate::cache::Cache;
+use crate::cache::{Cache, FeedPage};
 use crate::error::{CoreError, CoreResult};
 use crate::outbox::{self, OutboxItem, OutboxState, Resolution, Sent};
 use crate::profiles::{Profile, Profiles};
@@ -21,6 +21,10 @@ use crate::views::{self, DataAge, EffectiveMatrix, RoleMatrix};
 const TOKEN: &str = "session-token";
 /// Rows per change-feed page (the platform allows up to 5,000).
 const PAGE: u32 = 5000;
+/// Pages downloaded ahead of the cache writes.
+const PREFETCH: usize = 8;
+/// Most pages written in one cache transaction.
+const PAGES_PER_COMMIT: usize = 8;
 /// Cache meta key: the org's idle timeout in minutes, as of the last sign-in.
 const IDLE_MINUTES: &str = "idle_timeout_minutes";
 
@@ -373,41 +377,70 @@ impl Console {
         self.profiles.remove(profile_id)
     }
 
-    /// Pulls the change feed into the cache, page by page; `progress` follows it.
+    /// Pulls the change feed into the cache; `progress` follows it page by page. Pages download
+    /// ahead (up to `PREFETCH`) while earlier ones are written, and whatever has arrived is
+    /// written in one cache transaction (up to `PAGES_PER_COMMIT` pages): each commit persists
+    /// the cursor, so an interrupted sync resumes from the last commit.
     pub async fn sync(&self, mut progress: impl FnMut(SyncProgress)) -> CoreResult<SyncReport> {
         let (api, mut cursor) = self.with_open(|open| Ok((open.api.clone(), open.cache.cursor()?)))?;
+        let (pages_tx, mut pages) = tokio::sync::mpsc::channel::<CoreResult<FeedPage>>(PREFETCH);
+        // Stops by itself after the last page, on an error, or once this receiver is gone.
+        tokio::spawn(async move {
+            let mut since = cursor;
+            loop {
+                let page = api.feed_page(since, PAGE).await;
+                let next = page.as_ref().ok().filter(|p| p.more).map(|p| p.next);
+                if pages_tx.send(page).await.is_err() {
+                    break;
+                }
+                match next {
+                    Some(next) => since = next,
+                    None => break,
+                }
+            }
+        });
         let mut applied = 0u32;
-        let mut page = self.fetched(api.changes(cursor, PAGE).await)?;
-        loop {
-            // The next page downloads while this one is written to the cache.
-            let next = page.more.then(|| {
-                let api = api.clone();
-                let since = page.next;
-                tokio::spawn(async move { api.changes(since, PAGE).await })
-            });
+        let mut failure = None;
+        while failure.is_none() {
+            let Some(first) = pages.recv().await else { break };
+            let mut batch = vec![self.fetched(first)?];
+            while batch.len() < PAGES_PER_COMMIT && batch.last().is_some_and(|p| p.more) {
+                match pages.try_recv() {
+                    Ok(Ok(page)) => batch.push(page),
+                    // What arrived before the failure is still written.
+                    Ok(Err(e)) => {
+                        failure = Some(e);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
             self.with_open(|open| {
                 open.pending_plant = None;
-                open.cache.apply_changes(&page.changes, page.next, now_ms())?;
+                open.cache.apply_pages(&batch, now_ms())?;
                 open.online = true;
                 Ok(())
             })?;
-            applied = applied.saturating_add(u32::try_from(page.changes.len()).unwrap_or(u32::MAX));
-            cursor = page.next;
-            progress(SyncProgress {
-                cursor,
-                head: page.head.max(cursor),
-            });
-            let Some(next) = next else { break };
-            let fetched = next
-                .await
-                .map_err(|e| CoreError::Offline(format!("the sync was interrupted: {e}")))?;
-            page = self.fetched(fetched)?;
+            for page in &batch {
+                applied = applied.saturating_add(u32::try_from(page.changes.len()).unwrap_or(u32::MAX));
+                cursor = page.next;
+                progress(SyncProgress {
+                    cursor,
+                    head: page.head.max(cursor),
+                });
+            }
+            if !batch.last().is_some_and(|p| p.more) {
+                break;
+            }
+        }
+        if let Some(e) = failure {
+            return self.fetched(Err(e));
         }
         Ok(SyncReport { applied, cursor })
     }
 
     /// A page of the feed, or the error after noting whether the platform answered at all.
-    fn fetched(&self, page: CoreResult<ChangesBody>) -> CoreResult<ChangesBody> {
+    fn fetched<T>(&self, page: CoreResult<T>) -> CoreResult<T> {
         page.or_else(|e| {
             self.with_open(|open| {
                 open.online = !matches!(e, CoreError::Offline(_));
