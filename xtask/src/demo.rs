@@ -50,7 +50,14 @@ fn start_sim(sim: &Path, api: &str, mqtt: &str, demo: &Value) -> Result<Option<C
     let devices = DEMO_DEVICES.to_string();
     let child = Command::new(sim)
         .args(["--api", api, "--mqtt", mqtt, "--devices", &devices])
-        .args(["--keepalive", "10", "--flap-rate", "0.02", "--telemetry-ms", "5000"])
+        .args([
+            "--keepalive",
+            "10",
+            "--flap-rate",
+            "0.02",
+            "--telemetry-ms",
+            "5000",
+        ])
         .env("STEWARD_TOKEN", token)
         .current_dir(root())
         .stdin(Stdio::null())
@@ -131,7 +138,11 @@ pub(crate) fn start_stewardd(bin: &Path, data: &Path, port: u16) -> Result<Start
             }
         });
     }
-    let ready = stdout_rx.recv_timeout(READY_TIMEOUT).ok().as_deref().and_then(parse_json);
+    let ready = stdout_rx
+        .recv_timeout(READY_TIMEOUT)
+        .ok()
+        .as_deref()
+        .and_then(parse_json);
     let field = |name: &str| {
         ready
             .as_ref()

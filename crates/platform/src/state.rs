@@ -47,6 +47,8 @@ pub struct AppState {
     publisher: RwLock<Option<Arc<dyn Publisher>>>,
     /// Device presence and latest telemetry, once the device plane is up.
     presence: RwLock<Option<Arc<crate::broker::plane::presence::Tracker>>>,
+    /// Broker credentials handed to console sessions.
+    pub session_clients: crate::broker::sessions::SessionClients,
 }
 
 /// Publishes on the device plane (group changes, alerts, RPC requests, queued commands) with
@@ -70,6 +72,7 @@ impl AppState {
             broker: RwLock::new(None),
             publisher: RwLock::new(None),
             presence: RwLock::new(None),
+            session_clients: Default::default(),
         }
     }
 

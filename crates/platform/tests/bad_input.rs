@@ -68,7 +68,9 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"email": "a@b.example"}),
             ],
         ),
-        ("DELETE", "/api/v1/session") | ("POST", "/api/v1/session/totp") => bodiless(),
+        ("DELETE", "/api/v1/session")
+        | ("POST", "/api/v1/session/totp")
+        | ("POST", "/api/v1/session/broker") => bodiless(),
         ("POST", "/api/v1/session/totp/confirm") => {
             body(json!({}), vec![json!({"code": 123456}), json!({"code": null})])
         }

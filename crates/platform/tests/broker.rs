@@ -568,7 +568,17 @@ async fn stewardd_runs_its_broker_stops_it_even_when_killed_and_keeps_keys_acros
             .mode()
             & 0o777
     };
-    assert_eq!(mode("admin.json"), 0o600);
+    assert_eq!(mode("admin.sealed"), 0o600);
+    // Sealed: the admin password is not in the file (the ready line does not give it either, so
+    // check that the file is not JSON and holds no printable run as long as a password).
+    let sealed = std::fs::read(broker_dir.join("admin.sealed")).unwrap();
+    assert!(serde_json::from_slice::<Value>(&sealed).is_err());
+    assert!(
+        !sealed
+            .windows(12)
+            .any(|w| w.iter().all(u8::is_ascii_alphanumeric))
+    );
+    assert!(!broker_dir.join("admin.json").exists());
     assert_eq!(mode("dynsec.json"), 0o600);
 
     // kill -9: the kernel's parent-death signal stops Mosquitto too.
@@ -620,4 +630,84 @@ fn no_broker_serves_without_one() {
     assert!(!cmd_dir.join("broker").exists());
     daemon.0.kill().unwrap();
     daemon.0.wait().unwrap();
+}
+
+/// A console session's broker credential: listen rights only, ends with its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_session_gets_listen_rights_that_end_with_the_session() {
+    let p = start().await;
+    let tech = p.s.sign_in(TECH).await;
+    let (status, cred) = p.s.json(Method::POST, "/session/broker", &tech, None).await;
+    assert_eq!(status, 200, "{cred}");
+    assert_eq!(cred["url"], format!("mqtt://127.0.0.1:{}", p.port()));
+    let (user, password) = (
+        cred["username"].as_str().unwrap(),
+        cred["password"].as_str().unwrap(),
+    );
+    assert!(user.starts_with("ses_"), "{cred}");
+
+    let mut conn = p.connect(user, password).await.unwrap();
+    assert!(granted(&conn.subscribe(&p.topic("devices/+/presence")).await));
+    assert!(granted(&conn.subscribe(&p.topic("alerts/+")).await));
+    // No right beyond listening: not the broker's control topics, and no publishing (the
+    // technician may call RPC over REST, but the session credential may not publish it).
+    assert!(!granted(&conn.subscribe("$CONTROL/dynamic-security/#").await));
+    let mut admin = p.admin().await;
+    assert!(granted(&admin.subscribe(&p.topic("devices/+/rpc/request")).await));
+    conn.publish(&p.topic("devices/1/rpc/request"), "{}").await;
+    assert!(admin.message(Duration::from_millis(500)).await.is_none());
+
+    // A second issue replaces the first: the old password no longer connects.
+    let (_, again) = p.s.json(Method::POST, "/session/broker", &tech, None).await;
+    assert!(conn.dropped_within(Duration::from_secs(2)).await.is_some());
+    assert!(p.connect(user, password).await.is_err());
+    let mut conn = p
+        .connect(user, again["password"].as_str().unwrap())
+        .await
+        .unwrap();
+
+    // Signing out withdraws it at once.
+    let (status, _) = p.s.json(Method::DELETE, "/session", &tech, None).await;
+    assert_eq!(status, 204);
+    let dropped = conn.dropped_within(Duration::from_secs(1)).await;
+    assert!(dropped.is_some(), "still connected after sign-out");
+
+    // Deactivating the user ends the session, and the sweeper drops the credential.
+    let carmen = p.s.sign_in(CARMEN).await;
+    let (_, cred) = p.s.json(Method::POST, "/session/broker", &carmen, None).await;
+    let mut conn = p
+        .connect(
+            cred["username"].as_str().unwrap(),
+            cred["password"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    let (_, users) = p.s.json(Method::GET, "/users", &p.owner, None).await;
+    let carmen_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == CARMEN)
+        .unwrap()["id"]
+        .clone();
+    let (status, body) =
+        p.s.json(
+            Method::PATCH,
+            &format!("/users/{carmen_id}"),
+            &p.owner,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let dropped = conn.dropped_within(Duration::from_secs(5)).await;
+    assert!(
+        dropped.is_some(),
+        "a deactivated user's console kept its broker connection"
+    );
+
+    // An API key has no session, so no session credential.
+    let (status, body) =
+        p.s.json(Method::POST, "/session/broker", &p.s.scada_key(), None)
+            .await;
+    assert_eq!(status, 403, "{body}");
 }

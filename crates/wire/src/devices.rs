@@ -73,11 +73,7 @@ pub struct DevicePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
     /// `Some(None)` clears the node.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "double_option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
     pub node: Option<Option<i64>>,
     /// Replaces the device's logical groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,11 +126,7 @@ pub struct HierarchyNodeRow {
 pub struct NodePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "double_option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
     pub parent: Option<Option<i64>>,
 }
 

@@ -121,3 +121,15 @@ pub struct AcceptInvite {
     pub name: String,
     pub password: String,
 }
+
+/// `POST /session/broker`: a broker credential for this console session, holding its user's
+/// listen rights only. It ends with the session (sign-out, deactivation, idle or absolute
+/// timeout) or at `expires_at`, whichever comes first; the console asks again before then.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BrokerCredential {
+    /// `mqtt://host:port`.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    pub expires_at: i64,
+}

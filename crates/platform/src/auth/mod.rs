@@ -115,19 +115,21 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, source: String) -> Ap
         .store
         .session_by_token(&state.tokens.hash(token))?
         .ok_or_else(|| ApiError::unauthorized("bad_credentials", "unknown session"))?;
-    if session.ended_at.is_some() || !session.user_active {
-        return Err(ApiError::unauthorized(
-            "session_ended",
-            "this session has ended; sign in again",
-        ));
-    }
-    let idle_ms = state.store.org_settings(session.org_id)?.idle_timeout_minutes * 60_000;
-    if now >= session.expires_at || now - session.last_seen_at > idle_ms {
-        state.store.end_session(session.id, now)?;
-        return Err(ApiError::unauthorized(
-            "session_expired",
-            "this session expired; sign in again",
-        ));
+    match session_standing(state, &session, now)? {
+        SessionStanding::Live => {}
+        SessionStanding::Ended => {
+            return Err(ApiError::unauthorized(
+                "session_ended",
+                "this session has ended; sign in again",
+            ));
+        }
+        SessionStanding::Expired => {
+            state.store.end_session(session.id, now)?;
+            return Err(ApiError::unauthorized(
+                "session_expired",
+                "this session expired; sign in again",
+            ));
+        }
     }
     if now - session.last_seen_at > 5_000 {
         state.store.touch_session(session.id, now)?;
@@ -140,4 +142,30 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, source: String) -> Ap
         source,
         enrol_only: session.enrol_only,
     })
+}
+
+/// Whether a session may still act: the request guard and the broker credentials of console
+/// sessions (which end with their session) both ask this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStanding {
+    Live,
+    /// Signed out, or its user was deactivated.
+    Ended,
+    /// Idle or absolute timeout passed (not yet recorded as ended).
+    Expired,
+}
+
+pub fn session_standing(
+    state: &AppState,
+    session: &crate::store::SessionRow,
+    now: i64,
+) -> ApiResult<SessionStanding> {
+    if session.ended_at.is_some() || !session.user_active {
+        return Ok(SessionStanding::Ended);
+    }
+    let idle_ms = state.store.org_settings(session.org_id)?.idle_timeout_minutes * 60_000;
+    if now >= session.expires_at || now - session.last_seen_at > idle_ms {
+        return Ok(SessionStanding::Expired);
+    }
+    Ok(SessionStanding::Live)
 }

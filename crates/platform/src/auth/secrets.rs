@@ -91,6 +91,44 @@ impl TokenKey {
     pub fn matches(&self, token: &str, stored_hash: &str) -> bool {
         self.hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
     }
+
+    /// A key for one purpose, derived from the server key, so sealing never reuses the hashing
+    /// key as is and each purpose's ciphertexts open only for that purpose.
+    fn subkey(&self, purpose: &str) -> ApiResult<chacha20poly1305::Key> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .map_err(|e| ApiError::Internal(format!("key derivation: {e}")))?;
+        mac.update(b"steward seal v1:");
+        mac.update(purpose.as_bytes());
+        Ok(mac.finalize().into_bytes())
+    }
+
+    /// Encrypts a secret kept on disk (XChaCha20-Poly1305; nonce first).
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> ApiResult<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&self.subkey(purpose)?);
+        let nonce = random_bytes::<24>()?;
+        let mut out = nonce.to_vec();
+        out.extend(
+            cipher
+                .encrypt(&nonce.into(), plaintext)
+                .map_err(|_| ApiError::Internal("sealing failed".to_owned()))?,
+        );
+        Ok(out)
+    }
+
+    /// Decrypts what `seal` wrote for the same purpose; None if it was altered or sealed with
+    /// another key.
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> ApiResult<Option<Vec<u8>>> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let Some((nonce, body)) = sealed.split_at_checked(24) else {
+            return Ok(None);
+        };
+        let nonce: [u8; 24] = nonce
+            .try_into()
+            .map_err(|_| ApiError::Internal("nonce length".to_owned()))?;
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&self.subkey(purpose)?);
+        Ok(cipher.decrypt(&nonce.into(), body).ok())
+    }
 }
 
 fn argon2() -> ApiResult<Argon2<'static>> {
@@ -157,6 +195,17 @@ mod tests {
     #[test]
     fn token_hashes_are_keyed() {
         let a = TokenKey::from_bytes([1; 32]);
+        let sealed = a.seal("broker-admin", b"hunter2").unwrap();
+        assert!(!sealed.windows(7).any(|w| w == b"hunter2"));
+        assert_eq!(a.open("broker-admin", &sealed).unwrap().unwrap(), b"hunter2");
+        assert_eq!(a.open("other", &sealed).unwrap(), None);
+        assert_eq!(
+            TokenKey::from_bytes([2; 32])
+                .open("broker-admin", &sealed)
+                .unwrap(),
+            None
+        );
+        assert_eq!(a.open("broker-admin", &sealed[..10]).unwrap(), None);
         let b = TokenKey::from_bytes([2; 32]);
         assert_ne!(a.hash("t"), b.hash("t"));
         assert!(a.matches("t", &a.hash("t")));

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod dynsec;
 pub mod keys;
 pub mod plane;
+pub mod sessions;
 pub mod supervisor;
 
 use std::future::Future;
@@ -115,7 +116,7 @@ pub async fn start(
     let (supervisor, host, port, username, password) = match mode {
         BrokerMode::Off => return Ok(None),
         BrokerMode::Supervised => {
-            let sup = supervisor::Supervisor::start(&data_dir.join("broker"), STARTUP).await?;
+            let sup = supervisor::Supervisor::start(&data_dir.join("broker"), &state.tokens, STARTUP).await?;
             let (u, p) = sup.admin();
             let (u, p, port) = (u.to_owned(), p.to_owned(), sup.port());
             (Some(sup), "127.0.0.1".to_owned(), port, u, p)
@@ -134,10 +135,14 @@ pub async fn start(
     keys::reconcile(state, control.as_ref(), secrets).await?;
     devices::reconcile(state, control.as_ref()).await?;
     let plane = plane::start(control.as_ref(), &host, port, state).await?;
+    sessions::forget_earlier(control.as_ref()).await?;
+    let url = format!("mqtt://{host}:{port}");
+    state.session_clients.set_url(url.clone());
+    sessions::spawn_sweeper(state);
     Ok(Some(BrokerHandle {
         control,
         supervisor,
-        url: format!("mqtt://{host}:{port}"),
+        url,
         admin_username: username,
         admin_password: password,
         plane,

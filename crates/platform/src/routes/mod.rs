@@ -89,6 +89,12 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/api/v1/session/totp", User, post(session::totp_enrol)),
         route(
             M::POST,
+            "/api/v1/session/broker",
+            User,
+            post(session::broker_credential),
+        ),
+        route(
+            M::POST,
             "/api/v1/session/totp/confirm",
             User,
             post(session::totp_confirm),
@@ -284,14 +290,24 @@ pub fn table() -> Vec<Route> {
         ),
         // Devices and groups.
         route(M::GET, "/api/v1/devices", Org(P::DevicesList), get(devices::list)),
-        route(M::POST, "/api/v1/devices", Org(P::DevicesCreate), post(devices::create)),
+        route(
+            M::POST,
+            "/api/v1/devices",
+            Org(P::DevicesCreate),
+            post(devices::create),
+        ),
         route(
             M::POST,
             "/api/v1/devices/bulk",
             Org(P::DevicesCreate),
             post(devices::create_bulk),
         ),
-        route(M::GET, "/api/v1/devices/{id}", Org(P::DevicesList), get(devices::get)),
+        route(
+            M::GET,
+            "/api/v1/devices/{id}",
+            Org(P::DevicesList),
+            get(devices::get),
+        ),
         route(
             M::PATCH,
             "/api/v1/devices/{id}",

@@ -181,8 +181,21 @@ pub async fn sign_out(
 ) -> ApiResult<StatusCode> {
     if let Some(session) = caller.session {
         state.store.end_session(session, state.clock.now_ms())?;
+        // The session has ended either way; a broker that is down loses the credential at its
+        // next sweep or restart.
+        if let Err(e) = crate::broker::sessions::withdraw(&state, session).await {
+            tracing::warn!(error = %e, "could not withdraw the session's broker credential yet");
+        }
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A broker credential for this session, with its user's listen rights.
+pub async fn broker_credential(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<steward_wire::BrokerCredential>> {
+    Ok(Json(crate::broker::sessions::issue(&state, &caller).await?))
 }
 
 /// Starts TOTP enrolment: a new secret, effective once a code from it is confirmed.

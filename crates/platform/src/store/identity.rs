@@ -99,6 +99,7 @@ pub trait IdentityStore: Send + Sync {
     /// Lifts a session's enrolment-only restriction once TOTP is enrolled.
     fn complete_enrolment(&self, session: i64) -> ApiResult<()>;
     fn session_by_token(&self, token_hash: &str) -> ApiResult<Option<SessionRow>>;
+    fn session(&self, id: i64) -> ApiResult<Option<SessionRow>>;
     fn touch_session(&self, id: i64, now: i64) -> ApiResult<()>;
     fn end_session(&self, id: i64, now: i64) -> ApiResult<()>;
 }
@@ -214,6 +215,32 @@ fn get_credentials(
 }
 
 const INVITE_COLUMNS: &str = "id, org_id, email, role, created_at, expires_at, used_at";
+
+/// One session with its user's org and status, found by `filter` (a condition on `s.`).
+fn session_where(c: &Connection, filter: &str, value: impl rusqlite::ToSql) -> ApiResult<Option<SessionRow>> {
+    Ok(c.query_row(
+        &format!(
+            "SELECT s.id, s.user_id, u.org_id, s.created_at, s.last_seen_at, s.expires_at, s.ended_at, u.active,
+                    s.enrol_only
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE {filter}"
+        ),
+        [value],
+        |r| {
+            Ok(SessionRow {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                org_id: r.get(2)?,
+                created_at: r.get(3)?,
+                last_seen_at: r.get(4)?,
+                expires_at: r.get(5)?,
+                ended_at: r.get(6)?,
+                user_active: r.get(7)?,
+                enrol_only: r.get(8)?,
+            })
+        },
+    )
+    .optional()?)
+}
 
 fn invite_from(r: &Row) -> rusqlite::Result<InviteRow> {
     let role: String = r.get(3)?;
@@ -558,28 +585,11 @@ impl IdentityStore for SqliteStore {
     }
 
     fn session_by_token(&self, token_hash: &str) -> ApiResult<Option<SessionRow>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT s.id, s.user_id, u.org_id, s.created_at, s.last_seen_at, s.expires_at, s.ended_at, u.active,
-                        s.enrol_only
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(SessionRow {
-                        id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        org_id: r.get(2)?,
-                        created_at: r.get(3)?,
-                        last_seen_at: r.get(4)?,
-                        expires_at: r.get(5)?,
-                        ended_at: r.get(6)?,
-                        user_active: r.get(7)?,
-                        enrol_only: r.get(8)?,
-                    })
-                },
-            )
-            .optional()?)
-        })
+        self.read(|c| session_where(c, "s.token_hash = ?1", token_hash))
+    }
+
+    fn session(&self, id: i64) -> ApiResult<Option<SessionRow>> {
+        self.read(|c| session_where(c, "s.id = ?1", id))
     }
 
     fn touch_session(&self, id: i64, now: i64) -> ApiResult<()> {

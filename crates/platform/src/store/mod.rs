@@ -5,8 +5,8 @@
 
 mod audit;
 pub mod authz;
-mod devices;
 mod batch;
+mod devices;
 mod feed;
 mod identity;
 mod keys;
@@ -24,8 +24,8 @@ use serde_json::Value;
 
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
-pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
 pub use batch::{BatchStore, BatchTx, BatchWrite};
+pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
 pub use keys::{KeyStore, NewKey};
@@ -40,8 +40,31 @@ pub use steward_wire::{
 use crate::error::{ApiError, ApiResult};
 
 /// Everything the platform keeps.
-pub trait Store: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore + PresenceStore {}
-impl<T: IdentityStore + AuthzStore + DeviceStore + KeyStore + RecordStore + AuditStore + FeedStore + BatchStore + PresenceStore> Store for T {}
+pub trait Store:
+    IdentityStore
+    + AuthzStore
+    + DeviceStore
+    + KeyStore
+    + RecordStore
+    + AuditStore
+    + FeedStore
+    + BatchStore
+    + PresenceStore
+{
+}
+impl<
+    T: IdentityStore
+        + AuthzStore
+        + DeviceStore
+        + KeyStore
+        + RecordStore
+        + AuditStore
+        + FeedStore
+        + BatchStore
+        + PresenceStore,
+> Store for T
+{
+}
 
 pub type OrgId = i64;
 

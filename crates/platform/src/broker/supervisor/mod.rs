@@ -2,8 +2,9 @@
 //! `<data-dir>/broker/`, a free loopback port, restarted with backoff when it exits, killed when
 //! stewardd stops (the child is killed when its handle is dropped).
 //!
-//! The admin credential is generated on first start and kept in `broker/admin.json`, mode 0600
-//! (like `token.key`; not encrypted: the data key of SPEC.md's secrets does not exist yet).
+//! The admin credential is generated on first start and kept sealed (XChaCha20-Poly1305 under a
+//! key derived from `token.key`) in `broker/admin.sealed`, mode 0600: a copy of the broker
+//! directory alone does not give the broker away.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use super::unavailable;
+use crate::auth::secrets::TokenKey;
 use crate::error::{ApiError, ApiResult};
 
 /// Debian's path; `STEWARD_DYNSEC_PLUGIN` overrides it.
@@ -58,13 +60,24 @@ fn write_private(path: &Path, bytes: &[u8]) -> ApiResult<()> {
 }
 
 /// The admin credential, and a dynsec file holding it; both created on first start.
-fn ensure_admin(dir: &Path, dynsec: &Path) -> ApiResult<Admin> {
-    let path = dir.join("admin.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if dynsec.exists() {
-            return serde_json::from_str(&text)
+const SEAL_PURPOSE: &str = "broker-admin";
+
+fn ensure_admin(dir: &Path, dynsec: &Path, key: &TokenKey) -> ApiResult<Admin> {
+    let path = dir.join("admin.sealed");
+    // Earlier versions kept it in clear: seal it and remove the clear copy.
+    let clear = dir.join("admin.json");
+    if let Ok(text) = std::fs::read(&clear) {
+        write_private(&path, &key.seal(SEAL_PURPOSE, &text)?)?;
+        std::fs::remove_file(&clear).map_err(|e| io("remove admin.json", e))?;
+    }
+    if let (Ok(sealed), true) = (std::fs::read(&path), dynsec.exists()) {
+        if let Some(json) = key.open(SEAL_PURPOSE, &sealed)? {
+            return serde_json::from_slice(&json)
                 .map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())));
         }
+        tracing::warn!(
+            "the broker admin credential does not open with this token.key; starting a fresh broker config"
+        );
     }
     // Without its credential the old dynsec file is unusable: start a fresh one (reconciliation
     // puts the keys back).
@@ -111,7 +124,7 @@ fn ensure_admin(dir: &Path, dynsec: &Path) -> ApiResult<Admin> {
     }
     write_private(dynsec, doc.to_string().as_bytes())?;
     let json = serde_json::to_vec(&admin).map_err(|e| ApiError::Internal(e.to_string()))?;
-    write_private(&path, &json)?;
+    write_private(&path, &key.seal(SEAL_PURPOSE, &json)?)?;
     Ok(admin)
 }
 
@@ -212,12 +225,12 @@ async fn wait_listening(port: u16, within: Duration) -> ApiResult<()> {
 
 impl Supervisor {
     /// Starts Mosquitto in `dir` and waits until it listens.
-    pub async fn start(dir: &Path, within: Duration) -> ApiResult<Supervisor> {
+    pub async fn start(dir: &Path, key: &TokenKey, within: Duration) -> ApiResult<Supervisor> {
         std::fs::create_dir_all(dir).map_err(|e| io("create the broker dir", e))?;
         let dynsec = dir.join("dynsec.json");
         let conf = dir.join("mosquitto.conf");
         stop_stale(dir, &conf);
-        let admin = ensure_admin(dir, &dynsec)?;
+        let admin = ensure_admin(dir, &dynsec, key)?;
         let port = free_port()?;
         std::fs::write(&conf, config(dir, port, &dynsec)).map_err(|e| io("write mosquitto.conf", e))?;
         let child = spawn(&conf)?;
