@@ -49,6 +49,7 @@ pub struct AppState {
     presence: RwLock<Option<Arc<crate::broker::plane::presence::Tracker>>>,
     /// Broker credentials handed to console sessions.
     pub session_clients: crate::broker::sessions::SessionClients,
+    rpc: RwLock<Option<Arc<crate::broker::plane::rpc::Rpc>>>,
 }
 
 /// Publishes on the device plane (group changes, alerts, RPC requests, queued commands) with
@@ -73,6 +74,7 @@ impl AppState {
             publisher: RwLock::new(None),
             presence: RwLock::new(None),
             session_clients: Default::default(),
+            rpc: RwLock::new(None),
         }
     }
 
@@ -91,6 +93,17 @@ impl AppState {
         if let Ok(mut slot) = self.publisher.write() {
             *slot = Some(publisher);
         }
+    }
+
+    pub fn set_rpc(&self, rpc: Arc<crate::broker::plane::rpc::Rpc>) {
+        if let Ok(mut slot) = self.rpc.write() {
+            *slot = Some(rpc);
+        }
+    }
+
+    /// RPC to devices; None without a broker.
+    pub fn rpc(&self) -> Option<Arc<crate::broker::plane::rpc::Rpc>> {
+        self.rpc.read().ok().and_then(|r| r.clone())
     }
 
     pub fn set_presence(&self, tracker: Arc<crate::broker::plane::presence::Tracker>) {

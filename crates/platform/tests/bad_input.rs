@@ -298,6 +298,17 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"parent": 999_999}),
             ],
         ),
+        ("POST", "/api/v1/devices/{id}/rpc") => body(
+            json!({"method": "ping"}),
+            vec![
+                json!({"method": 5}),
+                json!({"method": " "}),
+                json!({"method": "ping", "timeout_ms": 0}),
+                json!({"method": "ping", "timeout_ms": 600_000}),
+                json!({"method": "ping", "timeout_ms": "soon"}),
+                json!({"method": "ping", "colour": "red"}),
+            ],
+        ),
         ("DELETE", "/api/v1/devices/{id}")
         | ("POST", "/api/v1/devices/{id}/credentials")
         | ("DELETE", "/api/v1/logical-groups/{id}")

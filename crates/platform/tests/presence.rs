@@ -576,3 +576,94 @@ async fn a_device_kicked_by_stewardd_is_offline_at_once_though_the_broker_sends_
     };
     assert_eq!(reasons, vec![json!("online"), json!("kicked")]);
 }
+
+/// RPC: stewardd publishes the request with an MQTT 5 response topic and correlation data, and
+/// returns the device's reply; a device that does not answer is a 504, an offline one a 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rpc_call_returns_the_devices_reply_or_times_out() {
+    let p = start().await;
+    let (id, user, pass) = p.new_device("Valve 7", None, &[]).await;
+    let Device {
+        client,
+        mut messages,
+        freeze: _connected,
+        ..
+    } = p.connect(id, &user, &pass, 10).await;
+    p.wait_presence(id, true, Duration::from_secs(3)).await;
+    client
+        .subscribe(p.topic(&format!("devices/{id}/rpc/request")), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The device: echoes `params` on the response topic, except for "sulk", which it ignores.
+    let answering = tokio::spawn(async move {
+        while let Some(m) = messages.recv().await {
+            let request: Value = serde_json::from_slice(&m.payload).unwrap();
+            if request["method"] == "sulk" {
+                continue;
+            }
+            let props = m.properties.clone().unwrap();
+            let out = PublishProperties {
+                correlation_data: props.correlation_data.clone(),
+                ..Default::default()
+            };
+            client
+                .publish_with_properties(
+                    props.response_topic.clone().unwrap(),
+                    QoS::AtLeastOnce,
+                    false,
+                    request["params"].to_string(),
+                    out,
+                )
+                .await
+                .unwrap();
+        }
+    });
+
+    let tech = p.s.sign_in(TECH).await;
+    let path = format!("/devices/{id}/rpc");
+    let (status, body) =
+        p.s.json(
+            Method::POST,
+            &path,
+            &tech,
+            Some(json!({"method": "echo", "params": {"setpoint": 42}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["device"], id);
+    assert_eq!(body["reply"], json!({"setpoint": 42}));
+
+    let (status, body) =
+        p.s.json(
+            Method::POST,
+            &path,
+            &tech,
+            Some(json!({"method": "sulk", "timeout_ms": 300})),
+        )
+        .await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["code"], "rpc_timeout");
+
+    // Calling needs commands.rpc.call (operator and up): management viewers may not.
+    let viewer = p.s.sign_in(MANAGEMENT).await;
+    let (status, body) =
+        p.s.json(Method::POST, &path, &viewer, Some(json!({"method": "echo"})))
+            .await;
+    assert_eq!(status, 403, "{body}");
+
+    // Offline: refused at once rather than waiting out the timeout.
+    let (other, _, _) = p.new_device("Valve 8", None, &[]).await;
+    let (status, body) =
+        p.s.json(
+            Method::POST,
+            &format!("/devices/{other}/rpc"),
+            &tech,
+            Some(json!({"method": "echo"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "device_offline");
+
+    answering.abort();
+}

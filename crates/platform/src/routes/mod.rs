@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 mod batch;
+mod commands;
 mod devices;
 mod directory;
 mod explain;
@@ -319,6 +320,13 @@ pub fn table() -> Vec<Route> {
             "/api/v1/devices/{id}",
             Org(P::DevicesDelete),
             delete(devices::delete),
+        ),
+        // Commands to devices.
+        route(
+            M::POST,
+            "/api/v1/devices/{id}/rpc",
+            Org(P::CommandsRpcCall),
+            post(commands::rpc),
         ),
         route(
             M::POST,

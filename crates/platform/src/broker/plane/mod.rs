@@ -8,6 +8,7 @@
 //! uses it, so it never needs to be kept anywhere.
 
 pub mod presence;
+pub mod rpc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use super::unavailable;
 use crate::error::ApiResult;
 use crate::state::{Publisher, SharedState};
 use presence::{Message, Tracker};
+use rpc::Rpc;
 
 /// stewardd's MQTT username and the name of its role.
 pub const USERNAME: &str = "steward-platform";
@@ -41,6 +43,7 @@ const SETTLE_AFTER: Duration = Duration::from_secs(2);
 pub struct Plane {
     client: AsyncClient,
     pub tracker: Arc<Tracker>,
+    pub rpc: Arc<Rpc>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -116,22 +119,31 @@ pub async fn start(
     options.set_outgoing_inflight_upper_limit(1024);
     let (client, eventloop) = AsyncClient::new(options, 4096);
     let (ready_tx, mut ready) = watch::channel(false);
+    let rpc = Arc::new(Rpc::new(client.clone()));
     let tasks = vec![
         tokio::spawn(presence::run_writer(
             state.store.clone(),
             state.clock.clone(),
             writes,
         )),
-        tokio::spawn(run(eventloop, client.clone(), tracker.clone(), ready_tx)),
+        tokio::spawn(run(
+            eventloop,
+            client.clone(),
+            tracker.clone(),
+            rpc.clone(),
+            ready_tx,
+        )),
         tokio::spawn(sweep(client.clone(), tracker.clone())),
     ];
     let plane = Arc::new(Plane {
         client,
         tracker: tracker.clone(),
+        rpc: rpc.clone(),
         tasks,
     });
     state.set_publisher(plane.clone());
     state.set_presence(tracker);
+    state.set_rpc(rpc);
     if tokio::time::timeout(Duration::from_secs(5), ready.wait_for(|r| *r))
         .await
         .is_err()
@@ -146,6 +158,7 @@ async fn run(
     mut eventloop: EventLoop,
     client: AsyncClient,
     tracker: Arc<Tracker>,
+    rpc: Arc<Rpc>,
     ready: watch::Sender<bool>,
 ) {
     let mut settled = false;
@@ -153,7 +166,7 @@ async fn run(
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 // No local: stewardd's own `offline` for a silent device need not come back.
-                let filters = [PRESENCE, TELEMETRY].map(|f| Filter {
+                let filters = [PRESENCE, TELEMETRY, rpc::RESPONSES].map(|f| Filter {
                     nolocal: true,
                     ..Filter::new(f, QoS::AtLeastOnce)
                 });
@@ -172,6 +185,11 @@ async fn run(
                         tracker.settle();
                     });
                 }
+            }
+            Ok(Event::Incoming(Packet::Publish(p)))
+                if p.topic.ends_with(b"/rpc/response/steward-platform") =>
+            {
+                rpc.answered(&p);
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 if let Err(e) = incoming(&tracker, &p) {
