@@ -309,6 +309,14 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"method": "ping", "colour": "red"}),
             ],
         ),
+        ("POST", "/api/v1/devices/{id}/queue") => body(
+            json!({"command": "calibrate"}),
+            vec![
+                json!({"command": 5}),
+                json!({"command": ""}),
+                json!({"command": "x", "when": "later"}),
+            ],
+        ),
         ("DELETE", "/api/v1/devices/{id}")
         | ("POST", "/api/v1/devices/{id}/credentials")
         | ("DELETE", "/api/v1/logical-groups/{id}")

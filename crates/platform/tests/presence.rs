@@ -667,3 +667,95 @@ async fn an_rpc_call_returns_the_devices_reply_or_times_out() {
 
     answering.abort();
 }
+
+/// Queued commands wait for an offline device and reach it when it next comes online; one queued
+/// while it is online goes out at once. Each is delivered once, with its status kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_commands_reach_the_device_when_it_next_comes_online() {
+    let p = start().await;
+    let (id, user, pass) = p.new_device("Dosing pump", None, &[]).await;
+    let tech = p.s.sign_in(TECH).await;
+    let path = format!("/devices/{id}/queue");
+    let (status, first) =
+        p.s.json(
+            Method::POST,
+            &path,
+            &tech,
+            Some(json!({"command": "calibrate", "params": {"span": 2}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["status"], "queued");
+    let (_, listed) = p.s.json(Method::GET, &path, &tech, None).await;
+    assert_eq!(listed[0]["status"], "queued", "{listed}");
+
+    // The device subscribes to its queue, then announces itself.
+    let mut o = MqttOptions::new(user.clone(), "127.0.0.1", p.port());
+    o.set_credentials(user, pass);
+    o.set_keep_alive(Duration::from_secs(10));
+    let (client, mut eventloop) = AsyncClient::new(o, 16);
+    let (tx, mut received) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Ok(e) = eventloop.poll().await {
+            let _ = tx.send(e);
+        }
+    });
+    let queue_topic = p.topic(&format!("devices/{id}/queue"));
+    client
+        .subscribe(queue_topic.clone(), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), received.recv()).await {
+            Ok(Some(Event::Incoming(Packet::SubAck(_)))) => break,
+            Ok(Some(_)) => {}
+            other => panic!("no SUBACK: {other:?}"),
+        }
+    }
+    client
+        .publish(
+            p.topic(&format!("devices/{id}/presence")),
+            QoS::AtLeastOnce,
+            true,
+            "online",
+        )
+        .await
+        .unwrap();
+    let mut next_command = async || loop {
+        match tokio::time::timeout(Duration::from_secs(5), received.recv()).await {
+            Ok(Some(Event::Incoming(Packet::Publish(m)))) if m.topic == queue_topic.as_bytes() => {
+                return serde_json::from_slice::<Value>(&m.payload).unwrap();
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no queued command delivered: {other:?}"),
+        }
+    };
+    let delivered = next_command().await;
+    assert_eq!(delivered["command"], "calibrate");
+    assert_eq!(delivered["params"], json!({"span": 2}));
+    assert_eq!(delivered["id"], first["id"]);
+
+    p.wait_presence(id, true, Duration::from_secs(3)).await;
+    let (status, second) =
+        p.s.json(Method::POST, &path, &tech, Some(json!({"command": "flush"})))
+            .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["status"], "delivered", "online: sent at once");
+    assert_eq!(next_command().await["command"], "flush");
+
+    let (_, listed) = p.s.json(Method::GET, &path, &tech, None).await;
+    let statuses: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!("delivered"), json!("delivered")], "{listed}");
+    assert!(listed[1]["delivered_at"].as_i64().is_some());
+
+    // Queuing needs commands.queue.call: management viewers may not, nor see the queue.
+    let viewer = p.s.sign_in(MANAGEMENT).await;
+    let (status, _) = p.s.json(Method::GET, &path, &viewer, None).await;
+    assert_eq!(status, 403);
+    task.abort();
+}

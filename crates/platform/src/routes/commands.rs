@@ -1,11 +1,12 @@
-//! Commands to devices: RPC with a reply or a timeout.
+//! Commands to devices: RPC with a reply or a timeout, and commands queued until the device is
+//! next online.
 
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use steward_wire::{RpcCall, RpcReply};
+use steward_wire::{NewQueuedCommand, QueuedCommand, RpcCall, RpcReply};
 
 use super::{ApiJson, ApiPath};
 use crate::auth::Caller;
@@ -84,4 +85,67 @@ pub async fn rpc(
             format!("device {id} did not answer within {timeout_ms} ms"),
         )),
     }
+}
+
+const MAX_COMMAND: usize = 64;
+/// How many of a device's commands `GET /devices/{id}/queue` lists, newest first.
+const QUEUE_LISTED: u32 = 200;
+
+/// `POST /devices/{id}/queue`: stored, and delivered at once if the device is online, else when
+/// it next comes online.
+pub async fn enqueue(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    Extension(idem): Extension<super::Idempotency>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<NewQueuedCommand>,
+) -> ApiResult<(StatusCode, Json<QueuedCommand>)> {
+    let command = body.command.trim();
+    if command.is_empty() || command.len() > MAX_COMMAND || command.chars().any(char::is_control) {
+        return Err(unprocessable(
+            "invalid_command",
+            format!("the command must be 1 to {MAX_COMMAND} characters without control characters"),
+        ));
+    }
+    state
+        .store
+        .device(caller.org, id)?
+        .ok_or_else(|| ApiError::not_found("device"))?;
+    let ctx = caller.write_ctx(&state, 201, idem.0);
+    let queued = state.store.queue_command(&ctx, id, command, &body.params)?;
+    let online = match state.presence() {
+        Some(tracker) => tracker.rows(&[id])?.first().is_some_and(|r| r.online),
+        None => false,
+    };
+    if online {
+        let publish = |topic: String, payload: Vec<u8>| state.publish(topic, payload, false);
+        crate::broker::plane::queue::deliver(
+            state.store.as_ref(),
+            publish,
+            state.clock.now_ms(),
+            caller.org,
+            id,
+        )?;
+    }
+    // As stored now: delivered already if the device was online.
+    let current = state
+        .store
+        .queued_commands(caller.org, id, QUEUE_LISTED)?
+        .into_iter()
+        .find(|c| c.id == queued.id)
+        .unwrap_or(queued);
+    Ok((StatusCode::CREATED, Json(current)))
+}
+
+/// `GET /devices/{id}/queue`: the device's commands with their status, newest first.
+pub async fn list_queue(
+    State(state): State<SharedState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Vec<QueuedCommand>>> {
+    state
+        .store
+        .device(caller.org, id)?
+        .ok_or_else(|| ApiError::not_found("device"))?;
+    Ok(Json(state.store.queued_commands(caller.org, id, QUEUE_LISTED)?))
 }

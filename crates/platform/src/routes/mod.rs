@@ -330,6 +330,19 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::POST,
+            "/api/v1/devices/{id}/queue",
+            Org(P::CommandsQueueCall),
+            post(commands::enqueue),
+        ),
+        // Who may queue commands may see the queue (the catalog has no commands.queue.list).
+        route(
+            M::GET,
+            "/api/v1/devices/{id}/queue",
+            Org(P::CommandsQueueCall),
+            get(commands::list_queue),
+        ),
+        route(
+            M::POST,
             "/api/v1/devices/{id}/credentials",
             Org(P::DevicesUpdate),
             post(devices::rotate),

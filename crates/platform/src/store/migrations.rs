@@ -244,6 +244,21 @@ pub const STEPS: &[&str] = &[
         reading TEXT NOT NULL
     );
     "#,
+    // 5: commands queued for a device, delivered when it is next online.
+    r#"
+    CREATE TABLE queued_commands (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        device_id INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        delivered_at INTEGER
+    );
+    CREATE INDEX queued_commands_device ON queued_commands(org_id, device_id, status, id);
+    "#,
 ];
 
 pub fn migrations() -> Migrations<'static> {

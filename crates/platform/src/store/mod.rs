@@ -6,6 +6,7 @@
 mod audit;
 pub mod authz;
 mod batch;
+mod commands;
 mod devices;
 mod feed;
 mod identity;
@@ -25,6 +26,7 @@ use serde_json::Value;
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
 pub use batch::{BatchStore, BatchTx, BatchWrite};
+pub use commands::CommandStore;
 pub use devices::{DeletedDevice, DeviceChange, DeviceStore, NodeChange, NodeEdit};
 pub use feed::FeedStore;
 pub use identity::{Credentials, IdentityStore, SessionRow};
@@ -50,6 +52,7 @@ pub trait Store:
     + FeedStore
     + BatchStore
     + PresenceStore
+    + CommandStore
 {
 }
 impl<
@@ -61,7 +64,8 @@ impl<
         + AuditStore
         + FeedStore
         + BatchStore
-        + PresenceStore,
+        + PresenceStore
+        + CommandStore,
 > Store for T
 {
 }

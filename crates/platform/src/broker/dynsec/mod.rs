@@ -86,6 +86,10 @@ impl DynsecClient {
     /// Sends `commands` in one message and returns each one's answer, in order.
     pub async fn execute(&self, commands: Vec<Value>) -> ApiResult<Vec<Answer>> {
         self.wait_ready(TIMEOUT).await?;
+        // Mosquitto 2.0 rewrites its whole dynsec file after each change, so a batch of many
+        // commands against thousands of clients takes seconds: allow time per command.
+        let per_command = u64::try_from(commands.len()).unwrap_or(u64::MAX).saturating_mul(40);
+        let limit = TIMEOUT.saturating_add(Duration::from_millis(per_command));
         let mut waits = Vec::with_capacity(commands.len());
         let mut batch = Vec::with_capacity(commands.len());
         for mut command in commands {
@@ -109,7 +113,7 @@ impl DynsecClient {
                 .map_err(|e| unavailable(format!("cannot send to the broker: {e}")))?;
             let mut answers = Vec::with_capacity(waits.len());
             for (_, rx) in &mut waits {
-                let response = tokio::time::timeout(TIMEOUT, rx)
+                let response = tokio::time::timeout(limit, rx)
                     .await
                     .map_err(|_| unavailable("the broker did not answer in time"))?
                     .map_err(|_| unavailable("the broker control connection closed"))?;

@@ -8,6 +8,7 @@
 //! uses it, so it never needs to be kept anywhere.
 
 pub mod presence;
+pub mod queue;
 pub mod rpc;
 
 use std::sync::Arc;
@@ -131,6 +132,7 @@ pub async fn start(
             client.clone(),
             tracker.clone(),
             rpc.clone(),
+            state.clone(),
             ready_tx,
         )),
         tokio::spawn(sweep(client.clone(), tracker.clone())),
@@ -159,6 +161,7 @@ async fn run(
     client: AsyncClient,
     tracker: Arc<Tracker>,
     rpc: Arc<Rpc>,
+    state: SharedState,
     ready: watch::Sender<bool>,
 ) {
     let mut settled = false;
@@ -195,6 +198,9 @@ async fn run(
                 if let Err(e) = incoming(&tracker, &p) {
                     tracing::warn!(error = %e, "device plane: message not recorded");
                 }
+                if p.payload.as_ref() == b"online" {
+                    deliver_queued(&state, &client, &p);
+                }
             }
             Ok(_) => {}
             Err(e) => {
@@ -203,6 +209,27 @@ async fn run(
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+/// A device came online: sends what was queued for it.
+fn deliver_queued(state: &SharedState, client: &AsyncClient, p: &Publish) {
+    let Some((org, device)) = std::str::from_utf8(&p.topic).ok().and_then(|t| {
+        let org = org_of(t)?;
+        match parse(org, t)? {
+            Parsed::Presence(device) => Some((org, i64::from(device))),
+            _ => None,
+        }
+    }) else {
+        return;
+    };
+    let publish = |topic: String, payload: Vec<u8>| {
+        if let Err(e) = client.try_publish(topic, QoS::AtLeastOnce, false, payload) {
+            tracing::warn!(error = %e, "device plane: cannot deliver a queued command");
+        }
+    };
+    if let Err(e) = queue::deliver(state.store.as_ref(), publish, state.clock.now_ms(), org, device) {
+        tracing::warn!(error = %e, "device plane: queued commands not delivered");
     }
 }
 
