@@ -195,10 +195,20 @@ async fn run(
                 rpc.answered(&p);
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
+                // Devices repeat `online` as a heartbeat: only a device coming online gets
+                // its queue (one queued while it is online is sent by the route at once).
+                let came_online = match presence_device(&p) {
+                    Some((_, device)) if p.payload.as_ref() == b"online" => !tracker
+                        .rows(&[device])
+                        .ok()
+                        .and_then(|rows| rows.first().map(|r| r.online))
+                        .unwrap_or(false),
+                    _ => false,
+                };
                 if let Err(e) = incoming(&tracker, &p) {
                     tracing::warn!(error = %e, "device plane: message not recorded");
                 }
-                if p.payload.as_ref() == b"online" {
+                if came_online {
                     deliver_queued(&state, &client, &p);
                 }
             }
@@ -212,15 +222,19 @@ async fn run(
     }
 }
 
+/// The (org, device) of a message on a presence topic.
+fn presence_device(p: &Publish) -> Option<(i64, i64)> {
+    let t = std::str::from_utf8(&p.topic).ok()?;
+    let org = org_of(t)?;
+    match parse(org, t)? {
+        Parsed::Presence(device) => Some((org, i64::from(device))),
+        _ => None,
+    }
+}
+
 /// A device came online: sends what was queued for it.
 fn deliver_queued(state: &SharedState, client: &AsyncClient, p: &Publish) {
-    let Some((org, device)) = std::str::from_utf8(&p.topic).ok().and_then(|t| {
-        let org = org_of(t)?;
-        match parse(org, t)? {
-            Parsed::Presence(device) => Some((org, i64::from(device))),
-            _ => None,
-        }
-    }) else {
+    let Some((org, device)) = presence_device(p) else {
         return;
     };
     let publish = |topic: String, payload: Vec<u8>| {
