@@ -20,31 +20,10 @@ use reqwest::Method;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use serde_json::{Value, json};
 use steward_platform::auth::secrets;
-use steward_platform::broker::{self, BrokerHandle, BrokerMode};
 use tokio::sync::mpsc;
 
-struct Plane {
-    s: Server,
-    broker: BrokerHandle,
-    org: i64,
-    owner: String,
-}
-
 async fn start() -> Plane {
-    let s = common::start().await;
-    let known = steward_platform::serve::demo_key_secrets(&s.demo);
-    let broker = broker::start(&BrokerMode::Supervised, s.dir.path(), &s.state, &known)
-        .await
-        .unwrap()
-        .unwrap();
-    let org = s.state.store.orgs().unwrap()[0];
-    let owner = s.sign_in(OWNER).await;
-    Plane {
-        s,
-        broker,
-        org,
-        owner,
-    }
+    common::start_plane().await
 }
 
 /// An MQTT connection whose every event (and its end) arrives on a channel.

@@ -19,7 +19,6 @@ use common::*;
 use reqwest::Method;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use serde_json::{Value, json};
-use steward_platform::broker::{self, BrokerHandle, BrokerMode};
 use tokio::sync::mpsc;
 
 async fn owner(s: &Server) -> String {
@@ -438,28 +437,8 @@ async fn groups_membership_and_hierarchy_moves_keep_membership() {
 
 // ----- against the real broker --------------------------------------------------------------
 
-struct Plane {
-    s: Server,
-    broker: BrokerHandle,
-    org: i64,
-    owner: String,
-}
-
 async fn plane() -> Plane {
-    let s = common::start().await;
-    let known = steward_platform::serve::demo_key_secrets(&s.demo);
-    let broker = broker::start(&BrokerMode::Supervised, s.dir.path(), &s.state, &known)
-        .await
-        .unwrap()
-        .unwrap();
-    let org = s.state.store.orgs().unwrap()[0];
-    let owner = s.sign_in(OWNER).await;
-    Plane {
-        s,
-        broker,
-        org,
-        owner,
-    }
+    common::start_plane().await
 }
 
 struct Conn {

@@ -22,31 +22,10 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PublishProperties};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::{Value, json};
-use steward_platform::broker::{self, BrokerHandle, BrokerMode};
 use tokio::sync::{mpsc, watch};
 
-struct Plane {
-    s: Server,
-    broker: BrokerHandle,
-    org: i64,
-    owner: String,
-}
-
 async fn start() -> Plane {
-    let s = common::start().await;
-    let known = steward_platform::serve::demo_key_secrets(&s.demo);
-    let broker = broker::start(&BrokerMode::Supervised, s.dir.path(), &s.state, &known)
-        .await
-        .unwrap()
-        .unwrap();
-    let org = s.state.store.orgs().unwrap()[0];
-    let owner = s.sign_in(OWNER).await;
-    Plane {
-        s,
-        broker,
-        org,
-        owner,
-    }
+    common::start_plane().await
 }
 
 /// A device's MQTT 5 connection. `freeze` stops it reading and writing while its socket stays

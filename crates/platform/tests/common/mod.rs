@@ -119,3 +119,30 @@ pub const CARMEN: &str = "Carmen Diaz";
 pub const HENRIK: &str = "Henrik Larsen";
 pub const TECH: &str = "Tomás Ortega";
 pub const MANAGEMENT: &str = "Sofia Management";
+
+/// A stewardd with its own supervised Mosquitto (the real broker, in the server's temp dir),
+/// signed in as the owner. Each test file adds the MQTT helpers it needs in its own `impl`.
+pub struct Plane {
+    pub s: Server,
+    pub broker: steward_platform::broker::BrokerHandle,
+    pub org: i64,
+    pub owner: String,
+}
+
+pub async fn start_plane() -> Plane {
+    use steward_platform::broker::{self, BrokerMode};
+    let s = start().await;
+    let known = steward_platform::serve::demo_key_secrets(&s.demo);
+    let broker = broker::start(&BrokerMode::Supervised, s.dir.path(), &s.state, &known)
+        .await
+        .unwrap()
+        .unwrap();
+    let org = s.state.store.orgs().unwrap()[0];
+    let owner = s.sign_in(OWNER).await;
+    Plane {
+        s,
+        broker,
+        org,
+        owner,
+    }
+}
