@@ -88,7 +88,9 @@ impl DynsecClient {
         self.wait_ready(TIMEOUT).await?;
         // Mosquitto 2.0 rewrites its whole dynsec file after each change, so a batch of many
         // commands against thousands of clients takes seconds: allow time per command.
-        let per_command = u64::try_from(commands.len()).unwrap_or(u64::MAX).saturating_mul(40);
+        let per_command = u64::try_from(commands.len())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(40);
         let limit = TIMEOUT.saturating_add(Duration::from_millis(per_command));
         let mut waits = Vec::with_capacity(commands.len());
         let mut batch = Vec::with_capacity(commands.len());
