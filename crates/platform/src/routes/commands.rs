@@ -15,10 +15,36 @@ use crate::state::SharedState;
 
 const DEFAULT_TIMEOUT_MS: u64 = 5_000;
 const MAX_TIMEOUT_MS: u64 = 30_000;
-const MAX_METHOD: usize = 64;
+/// The longest RPC method or queued command name.
+const MAX_NAME: usize = 64;
 
-fn unprocessable(code: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+/// An RPC method or command name: trimmed, 1 to `MAX_NAME` characters, no control characters.
+fn command_name<'a>(value: &'a str, what: &str, code: &'static str) -> ApiResult<&'a str> {
+    let name = value.trim();
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            code,
+            format!("the {what} must be 1 to {MAX_NAME} characters without control characters"),
+        ));
+    }
+    Ok(name)
+}
+
+/// 404 unless the device exists in the caller's org.
+fn known_device(state: &SharedState, caller: &Caller, id: i64) -> ApiResult<()> {
+    state
+        .store
+        .device(caller.org, id)?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("device"))
+}
+
+/// Whether stewardd sees the device online (never, without a broker).
+fn online(state: &SharedState, id: i64) -> ApiResult<bool> {
+    match state.presence() {
+        Some(tracker) => tracker.is_online(id),
+        None => Ok(false),
+    }
 }
 
 /// `POST /devices/{id}/rpc`: the device's reply, 409 `device_offline` when stewardd sees it
@@ -29,24 +55,15 @@ pub async fn rpc(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<RpcCall>,
 ) -> ApiResult<Json<RpcReply>> {
-    let method = body.method.trim();
-    if method.is_empty() || method.len() > MAX_METHOD || method.chars().any(char::is_control) {
-        return Err(unprocessable(
-            "invalid_method",
-            format!("the method must be 1 to {MAX_METHOD} characters without control characters"),
-        ));
-    }
+    let method = command_name(&body.method, "method", "invalid_method")?;
     let timeout_ms = body.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
     if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_timeout",
             format!("timeout_ms must be between 1 and {MAX_TIMEOUT_MS}"),
         ));
     }
-    state
-        .store
-        .device(caller.org, id)?
-        .ok_or_else(|| ApiError::not_found("device"))?;
+    known_device(&state, &caller, id)?;
     let device = u32::try_from(id).map_err(|_| ApiError::not_found("device"))?;
     let Some(rpc) = state.rpc() else {
         return Err(ApiError::conflict(
@@ -54,14 +71,11 @@ pub async fn rpc(
             "this platform runs without a broker",
         ));
     };
-    if let Some(tracker) = state.presence() {
-        let online = tracker.rows(&[id])?.first().is_some_and(|r| r.online);
-        if !online {
-            return Err(ApiError::conflict(
-                "device_offline",
-                format!("device {id} is offline"),
-            ));
-        }
+    if !online(&state, id)? {
+        return Err(ApiError::conflict(
+            "device_offline",
+            format!("device {id} is offline"),
+        ));
     }
     let started = Instant::now();
     let reply = rpc
@@ -87,7 +101,6 @@ pub async fn rpc(
     }
 }
 
-const MAX_COMMAND: usize = 64;
 /// How many of a device's commands `GET /devices/{id}/queue` lists, newest first.
 const QUEUE_LISTED: u32 = 200;
 
@@ -100,37 +113,23 @@ pub async fn enqueue(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<NewQueuedCommand>,
 ) -> ApiResult<(StatusCode, Json<QueuedCommand>)> {
-    let command = body.command.trim();
-    if command.is_empty() || command.len() > MAX_COMMAND || command.chars().any(char::is_control) {
-        return Err(unprocessable(
-            "invalid_command",
-            format!("the command must be 1 to {MAX_COMMAND} characters without control characters"),
-        ));
-    }
-    state
-        .store
-        .device(caller.org, id)?
-        .ok_or_else(|| ApiError::not_found("device"))?;
+    let command = command_name(&body.command, "command", "invalid_command")?;
+    known_device(&state, &caller, id)?;
     let ctx = caller.write_ctx(&state, 201, idem.0);
     let queued = state.store.queue_command(&ctx, id, command, &body.params)?;
-    let online = match state.presence() {
-        Some(tracker) => tracker.rows(&[id])?.first().is_some_and(|r| r.online),
-        None => false,
-    };
-    if online {
-        let publish = |topic: String, payload: Vec<u8>| state.publish(topic, payload, false);
-        crate::broker::plane::queue::deliver(
-            state.store.as_ref(),
-            publish,
-            state.clock.now_ms(),
-            caller.org,
-            id,
-        )?;
+    if !online(&state, id)? {
+        return Ok((StatusCode::CREATED, Json(queued)));
     }
-    // As stored now: delivered already if the device was online.
-    let current = state
-        .store
-        .queued_commands(caller.org, id, QUEUE_LISTED)?
+    let publish = |topic: String, payload: Vec<u8>| state.publish(topic, payload, false);
+    let delivered = crate::broker::plane::queue::deliver(
+        state.store.as_ref(),
+        publish,
+        state.clock.now_ms(),
+        caller.org,
+        id,
+    )?;
+    // As stored now: delivered with any others that were waiting.
+    let current = delivered
         .into_iter()
         .find(|c| c.id == queued.id)
         .unwrap_or(queued);
@@ -143,9 +142,6 @@ pub async fn list_queue(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<QueuedCommand>>> {
-    state
-        .store
-        .device(caller.org, id)?
-        .ok_or_else(|| ApiError::not_found("device"))?;
+    known_device(&state, &caller, id)?;
     Ok(Json(state.store.queued_commands(caller.org, id, QUEUE_LISTED)?))
 }

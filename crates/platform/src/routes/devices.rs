@@ -34,20 +34,16 @@ const MAX_KIND: usize = 100;
 /// A device's metadata, as JSON text.
 const MAX_METADATA: usize = 8 * 1024;
 
-fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-}
-
 /// A patch that changes nothing (`{}`, or a JSON array serde reads as one) is a mistake.
 fn empty_patch() -> ApiError {
-    unprocessable("empty_patch", "the patch names no field to change")
+    ApiError::unprocessable("empty_patch", "the patch names no field to change")
 }
 
 /// A name: trimmed, 1 to 100 characters, no control characters.
 fn name(value: &str, what: &str) -> ApiResult<String> {
     let name = value.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_name",
             format!("{what} must be 1 to {MAX_NAME} characters, without control characters"),
         ));
@@ -58,7 +54,7 @@ fn name(value: &str, what: &str) -> ApiResult<String> {
 fn kind(value: &str) -> ApiResult<String> {
     let kind = value.trim();
     if kind.chars().count() > MAX_KIND || kind.chars().any(char::is_control) {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_kind",
             format!("a device kind is at most {MAX_KIND} characters, without control characters"),
         ));
@@ -71,11 +67,14 @@ fn metadata(value: Option<Value>) -> ApiResult<Option<Value>> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::Object(_)) if v.to_string().len() <= MAX_METADATA => Ok(Some(v)),
-        Some(Value::Object(_)) => Err(unprocessable(
+        Some(Value::Object(_)) => Err(ApiError::unprocessable(
             "invalid_metadata",
             format!("metadata is at most {MAX_METADATA} bytes of JSON"),
         )),
-        Some(_) => Err(unprocessable("invalid_metadata", "metadata is a JSON object")),
+        Some(_) => Err(ApiError::unprocessable(
+            "invalid_metadata",
+            "metadata is a JSON object",
+        )),
     }
 }
 
@@ -87,7 +86,7 @@ fn known_node(caller: &Caller, node: Option<i64>) -> ApiResult<()> {
                 .and_then(|n| caller.plant.node(NodeId(n)))
                 .is_none() =>
         {
-            Err(unprocessable(
+            Err(ApiError::unprocessable(
                 "unknown_node",
                 format!("there is no hierarchy node {n}"),
             ))
@@ -100,7 +99,7 @@ fn known_node(caller: &Caller, node: Option<i64>) -> ApiResult<()> {
 fn known_groups(known: &BTreeSet<i64>, groups: Vec<i64>) -> ApiResult<Vec<i64>> {
     let groups: BTreeSet<i64> = groups.into_iter().collect();
     match groups.iter().find(|g| !known.contains(g)) {
-        Some(g) => Err(unprocessable(
+        Some(g) => Err(ApiError::unprocessable(
             "unknown_group",
             format!("there is no logical group {g}"),
         )),
@@ -257,7 +256,7 @@ pub async fn create_bulk(
     ApiJson(body): ApiJson<NewDevices>,
 ) -> ApiResult<(StatusCode, Json<Vec<CreatedDevice>>)> {
     if body.devices.is_empty() || body.devices.len() > MAX_BULK {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_bulk",
             format!("a bulk creation holds 1 to {MAX_BULK} devices"),
         ));

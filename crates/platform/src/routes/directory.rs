@@ -21,14 +21,10 @@ use crate::store::authz::AuthzWrite;
 use crate::store::{AssetRow, GroupRow, OrgSettings, ProjectRow, UserRow};
 use steward_wire::*;
 
-fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-}
-
 fn name(value: &str, what: &str) -> ApiResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 100 {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_name",
             format!("{what} must be 1 to 100 characters"),
         ));
@@ -111,7 +107,7 @@ fn valid_email(email: &str) -> ApiResult<String> {
     if ok {
         Ok(email.to_owned())
     } else {
-        Err(unprocessable(
+        Err(ApiError::unprocessable(
             "invalid_email",
             format!("`{email}` is not an email address"),
         ))
@@ -196,11 +192,14 @@ fn settings_body(body: Value) -> ApiResult<OrgSettings> {
     let known =
         serde_json::to_value(OrgSettings::default()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (Some(fields), Some(known)) = (body.as_object(), known.as_object()) else {
-        return Err(unprocessable("invalid_body", "the settings are a JSON object"));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "the settings are a JSON object",
+        ));
     };
     if let Some(unknown) = fields.keys().find(|k| !known.contains_key(k.as_str())) {
         let expected: Vec<&str> = known.keys().map(String::as_str).collect();
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_body",
             format!(
                 "unknown field `{unknown}`, expected one of: {}",
@@ -208,7 +207,7 @@ fn settings_body(body: Value) -> ApiResult<OrgSettings> {
             ),
         ));
     }
-    serde_json::from_value(body).map_err(|e| unprocessable("invalid_body", e.to_string()))
+    serde_json::from_value(body).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))
 }
 
 pub async fn put_settings(
@@ -219,7 +218,7 @@ pub async fn put_settings(
 ) -> ApiResult<Json<OrgSettings>> {
     let settings = settings_body(body)?;
     if !(1..=24 * 60).contains(&settings.idle_timeout_minutes) {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_setting",
             "idle_timeout_minutes must be 1 to 1440",
         ));
@@ -436,7 +435,7 @@ pub async fn list_assets(
 
 fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) -> ApiResult<()> {
     if kind != AssetKind::Workforce && !agents.is_empty() {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "agents_on_non_workforce",
             "only workforces list agents",
         ));
@@ -447,13 +446,13 @@ fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) 
             .asset(AssetId(id32(*agent)))
             .is_some_and(|a| a.kind == AssetKind::Agent && i64::from(a.project.0) == project);
         if !ok {
-            return Err(unprocessable(
+            return Err(ApiError::unprocessable(
                 "invalid_workforce_agent",
                 format!("asset {agent} is not an agent of this project"),
             ));
         }
         if agents.get(..i).is_some_and(|before| before.contains(agent)) {
-            return Err(unprocessable(
+            return Err(ApiError::unprocessable(
                 "invalid_workforce_agent",
                 format!("agent {agent} is listed twice"),
             ));
@@ -464,7 +463,7 @@ fn check_agents(caller: &Caller, project: i64, kind: AssetKind, agents: &[i64]) 
 
 fn check_config(config: &Option<Value>) -> ApiResult<()> {
     match config {
-        Some(c) if !c.is_object() || c.to_string().len() > 64 * 1024 => Err(unprocessable(
+        Some(c) if !c.is_object() || c.to_string().len() > 64 * 1024 => Err(ApiError::unprocessable(
             "invalid_config",
             "config must be a JSON object of at most 64 KiB",
         )),
@@ -634,7 +633,7 @@ pub async fn legacy_import(
     let mut assignments = Vec::with_capacity(body.assignments.len());
     for (i, row) in body.assignments.iter().enumerate() {
         let role = LegacyRole::parse(&row.role).ok_or_else(|| {
-            unprocessable(
+            ApiError::unprocessable(
                 "invalid_legacy_role",
                 format!("assignments[{i}].role must be admin, editor or viewer"),
             )

@@ -25,14 +25,10 @@ use steward_wire::*;
 const MAX_NAME: usize = 100;
 const MAX_SCOPES: usize = 100;
 
-fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-}
-
 fn validate_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_name",
             format!("a key name is 1 to {MAX_NAME} characters, without control characters"),
         ));
@@ -48,11 +44,11 @@ fn permission_set(names: Option<Vec<String>>, json: Option<Value>) -> ApiResult<
             .map(|n| Permission::parse(n.trim()))
             .collect::<Result<PermSet, ModelError>>()?),
         (None, Some(json)) => Ok(steward_model::iot_json::import_value(&json)?),
-        (Some(_), Some(_)) => Err(unprocessable(
+        (Some(_), Some(_)) => Err(ApiError::unprocessable(
             "invalid_permissions",
             "give either `permissions` (a list of names) or `permissions_json` (the nested object), not both",
         )),
-        (None, None) => Err(unprocessable(
+        (None, None) => Err(ApiError::unprocessable(
             "invalid_permissions",
             "give `permissions` (a list of names) or `permissions_json` (the nested object)",
         )),
@@ -63,7 +59,7 @@ fn validate_scopes(mut scopes: Vec<NodeId>) -> ApiResult<Vec<NodeId>> {
     scopes.sort_unstable();
     scopes.dedup();
     if scopes.len() > MAX_SCOPES {
-        return Err(unprocessable(
+        return Err(ApiError::unprocessable(
             "invalid_scopes",
             format!("a key has at most {MAX_SCOPES} hierarchy scopes"),
         ));

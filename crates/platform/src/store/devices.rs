@@ -141,10 +141,6 @@ fn replayable(row: &DeviceRow) -> CreatedDevice {
     }
 }
 
-fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
-}
-
 type DeviceFields = (i64, String, String, String, Option<i64>, i64, i64);
 
 const DEVICE_COLUMNS: &str = "id, name, kind, metadata, node_id, created_at, version";
@@ -255,7 +251,7 @@ fn load_node(conn: &Connection, org: OrgId, id: i64) -> ApiResult<Option<Hierarc
 /// 422 unless the node is the org's.
 fn check_node(conn: &Connection, org: OrgId, node: Option<i64>) -> ApiResult<()> {
     match node {
-        Some(n) if !exists(conn, "hierarchy_nodes", org, n)? => Err(unprocessable(
+        Some(n) if !exists(conn, "hierarchy_nodes", org, n)? => Err(ApiError::unprocessable(
             "unknown_node",
             format!("there is no hierarchy node {n}"),
         )),
@@ -267,7 +263,7 @@ fn check_node(conn: &Connection, org: OrgId, node: Option<i64>) -> ApiResult<()>
 fn check_groups(conn: &Connection, org: OrgId, groups: &[i64]) -> ApiResult<()> {
     for g in groups {
         if !exists(conn, "logical_groups", org, *g)? {
-            return Err(unprocessable(
+            return Err(ApiError::unprocessable(
                 "unknown_group",
                 format!("there is no logical group {g}"),
             ));
@@ -717,7 +713,7 @@ impl DeviceStore for SqliteStore {
             check_version(before.version, if_match, || to_json(&before))?;
             if let Some(Some(parent)) = edit.parent {
                 if !exists(tx, "hierarchy_nodes", org, parent)? {
-                    return Err(unprocessable(
+                    return Err(ApiError::unprocessable(
                         "unknown_node",
                         format!("there is no hierarchy node {parent}"),
                     ));

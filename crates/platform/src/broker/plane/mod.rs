@@ -198,11 +198,9 @@ async fn run(
                 // Devices repeat `online` as a heartbeat: only a device coming online gets
                 // its queue (one queued while it is online is sent by the route at once).
                 let came_online = match presence_device(&p) {
-                    Some((_, device)) if p.payload.as_ref() == b"online" => !tracker
-                        .rows(&[device])
-                        .ok()
-                        .and_then(|rows| rows.first().map(|r| r.online))
-                        .unwrap_or(false),
+                    Some((_, device)) if p.payload.as_ref() == b"online" => {
+                        !tracker.is_online(device).unwrap_or(false)
+                    }
                     _ => false,
                 };
                 if let Err(e) = incoming(&tracker, &p) {

@@ -288,6 +288,11 @@ impl Tracker {
         }
     }
 
+    /// Whether stewardd sees the device online now (unknown: no).
+    pub fn is_online(&self, device: i64) -> ApiResult<bool> {
+        Ok(self.lock()?.devices.get(&device).is_some_and(|e| e.online))
+    }
+
     /// The presence of these devices (unknown ones: offline, never seen).
     pub fn rows(&self, devices: &[i64]) -> ApiResult<Vec<PresenceRow>> {
         let now = self.clock.now_ms();

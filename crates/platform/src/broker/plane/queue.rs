@@ -5,20 +5,22 @@
 
 use serde_json::json;
 use steward_model::topics::{Id, Topic, topic};
+use steward_wire::QueuedCommand;
 
 use crate::error::ApiResult;
 use crate::store::Store;
 
-/// Delivers the device's waiting commands through `publish(topic, payload)`; returns how many.
+/// Delivers the device's waiting commands through `publish(topic, payload)`; returns them as
+/// now stored (delivered).
 pub fn deliver(
     store: &dyn Store,
     publish: impl Fn(String, Vec<u8>),
     now: i64,
     org: i64,
     device: i64,
-) -> ApiResult<usize> {
+) -> ApiResult<Vec<QueuedCommand>> {
     let Ok(device32) = u32::try_from(device) else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let claimed = store.claim_queued(org, device, now)?;
     let to = topic(org, Topic::Queue(Id::One(device32)));
@@ -31,5 +33,5 @@ pub fn deliver(
         });
         publish(to.clone(), payload.to_string().into_bytes());
     }
-    Ok(claimed.len())
+    Ok(claimed)
 }

@@ -16,9 +16,7 @@ use steward_model::acl::{AclEntry, AclScope, compile};
 use steward_model::{PermSet, Principal, Verb};
 use steward_wire::BrokerCredential;
 
-use serde_json::{Value, json};
-
-use super::dynsec::DynsecClient;
+use super::{BrokerControl, OwnClient};
 use crate::auth::{Caller, SessionStanding, session_standing};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, SharedState};
@@ -92,11 +90,13 @@ pub async fn issue(state: &SharedState, caller: &Caller) -> ApiResult<BrokerCred
     let name = username(session);
     let acls = acls_for(state, caller.org, caller.principal, session)?;
     let password = crate::auth::secrets::new_broker_password()?;
-    broker.put_role(&name, &acls).await?;
     // A re-issue replaces the old client, so only the newest password works.
-    broker.delete_client(&name).await?;
     broker
-        .create_client(&name, &password, std::slice::from_ref(&name))
+        .put_own_clients(&[OwnClient {
+            username: name.clone(),
+            password: password.clone(),
+            acls: acls.clone(),
+        }])
         .await?;
     let expires_at = state.clock.now_ms() + LIFETIME_MS;
     state.session_clients.issued()?.insert(
@@ -120,7 +120,7 @@ pub async fn issue(state: &SharedState, caller: &Caller) -> ApiResult<BrokerCred
 pub async fn withdraw(state: &AppState, session: i64) -> ApiResult<()> {
     let was_issued = state.session_clients.issued()?.remove(&session).is_some();
     if let (true, Some(broker)) = (was_issued, state.broker()) {
-        broker.delete_client(&username(session)).await?;
+        broker.delete_own_clients(&[username(session)]).await?;
     }
     Ok(())
 }
@@ -159,26 +159,17 @@ pub async fn sweep(state: &AppState) -> ApiResult<()> {
 
 /// Deletes the session credentials an earlier run of stewardd issued: their sessions' consoles
 /// ask again, and none is left working unwatched.
-pub async fn forget_earlier(control: &DynsecClient) -> ApiResult<()> {
-    let answers = control.execute(vec![json!({"command": "listClients"})]).await?;
-    let names: Vec<String> = answers
+pub async fn forget_earlier(broker: &dyn BrokerControl) -> ApiResult<()> {
+    let names: Vec<String> = broker
+        .client_names()
+        .await?
         .into_iter()
-        .flatten()
-        .filter_map(|data| data.get("clients").and_then(Value::as_array).cloned())
-        .flatten()
-        .filter_map(|c| c.as_str().map(str::to_owned))
         .filter(|name| name.starts_with("ses_"))
         .collect();
     if names.is_empty() {
         return Ok(());
     }
-    let mut commands = Vec::new();
-    for name in &names {
-        commands.push(json!({"command": "deleteClient", "username": name}));
-        commands.push(json!({"command": "deleteRole", "rolename": name}));
-    }
-    control.execute(commands).await?;
-    Ok(())
+    broker.delete_own_clients(&names).await
 }
 
 /// Runs `sweep` every `SWEEP` for as long as the state lives.
