@@ -172,12 +172,19 @@ fn device_row(f: DeviceFields, groups: Vec<i64>) -> DeviceRow {
     }
 }
 
-fn device_groups(conn: &Connection, device: i64) -> ApiResult<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT group_id FROM logical_group_members WHERE device_id = ?1 ORDER BY group_id",
-    )?;
-    let ids = stmt.query_map([device], |r| r.get(0))?;
+/// The ids one query selects for one id (a membership's other side).
+fn ids_for(conn: &Connection, sql: &str, id: i64) -> ApiResult<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let ids = stmt.query_map([id], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
+}
+
+fn device_groups(conn: &Connection, device: i64) -> ApiResult<Vec<i64>> {
+    ids_for(
+        conn,
+        "SELECT group_id FROM logical_group_members WHERE device_id = ?1 ORDER BY group_id",
+        device,
+    )
 }
 
 fn load_device(conn: &Connection, org: OrgId, id: i64) -> ApiResult<Option<DeviceRow>> {
@@ -194,11 +201,11 @@ fn load_device(conn: &Connection, org: OrgId, id: i64) -> ApiResult<Option<Devic
 }
 
 fn group_devices(conn: &Connection, group: i64) -> ApiResult<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
+    ids_for(
+        conn,
         "SELECT device_id FROM logical_group_members WHERE group_id = ?1 ORDER BY device_id",
-    )?;
-    let ids = stmt.query_map([group], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+        group,
+    )
 }
 
 fn load_group(conn: &Connection, org: OrgId, id: i64) -> ApiResult<Option<LogicalGroupRow>> {
