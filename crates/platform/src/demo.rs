@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::authz::AuthzWrite;
 use crate::store::{Actor, NewKey, RecordInput, RecordModule, WriteCtx};
+use steward_wire::{AlertCondition, AlertTarget, NewAlertRule, ThresholdOp};
 
 fn email(name: &str) -> String {
     let ascii: String = name
@@ -194,6 +195,34 @@ pub fn seed_if_empty(state: &SharedState) -> ApiResult<Option<Value>> {
             },
         )?;
         keys.insert("provisioning".to_owned(), Value::String(secret));
+    }
+
+    // Rules the simulated devices can trip: steward-sim reads 20.0–80.0 °C, so about one reading
+    // in 600 is over 79.9; a device that stays away two minutes is worth a look.
+    let rules = [
+        (
+            "Overheating",
+            AlertCondition::Threshold {
+                field: "temp".to_owned(),
+                op: ThresholdOp::Above,
+                value: 79.9,
+            },
+        ),
+        (
+            "Offline for two minutes",
+            AlertCondition::Offline { seconds: 120 },
+        ),
+    ];
+    for (name, condition) in rules {
+        state.store.create_alert_rule(
+            &ctx,
+            &NewAlertRule {
+                name: name.to_owned(),
+                condition,
+                target: AlertTarget::default(),
+                enabled: true,
+            },
+        )?;
     }
 
     let equipment = [

@@ -50,6 +50,8 @@ pub struct AppState {
     /// Broker credentials handed to console sessions.
     pub session_clients: crate::broker::sessions::SessionClients,
     rpc: RwLock<Option<Arc<crate::broker::plane::rpc::Rpc>>>,
+    /// Alert evaluation, once the device plane is up.
+    alerts: RwLock<Option<Arc<crate::broker::plane::alerts::Alerts>>>,
 }
 
 /// Publishes on the device plane (group changes, alerts, RPC requests, queued commands) with
@@ -75,6 +77,7 @@ impl AppState {
             presence: RwLock::new(None),
             session_clients: Default::default(),
             rpc: RwLock::new(None),
+            alerts: RwLock::new(None),
         }
     }
 
@@ -104,6 +107,17 @@ impl AppState {
     /// RPC to devices; None without a broker.
     pub fn rpc(&self) -> Option<Arc<crate::broker::plane::rpc::Rpc>> {
         self.rpc.read().ok().and_then(|r| r.clone())
+    }
+
+    pub fn set_alerts(&self, alerts: Arc<crate::broker::plane::alerts::Alerts>) {
+        if let Ok(mut slot) = self.alerts.write() {
+            *slot = Some(alerts);
+        }
+    }
+
+    /// Alert evaluation; None without a broker (no readings or presence to evaluate).
+    pub fn alerts(&self) -> Option<Arc<crate::broker::plane::alerts::Alerts>> {
+        self.alerts.read().ok().and_then(|a| a.clone())
     }
 
     pub fn set_presence(&self, tracker: Arc<crate::broker::plane::presence::Tracker>) {

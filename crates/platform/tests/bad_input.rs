@@ -317,7 +317,28 @@ fn spec(method: &Method, path: &str) -> Spec {
                 json!({"command": "x", "when": "later"}),
             ],
         ),
-        ("DELETE", "/api/v1/devices/{id}")
+        ("POST", "/api/v1/alert-rules") | ("PATCH", "/api/v1/alert-rules/{id}") => body(
+            json!({"name": "Hot", "condition": {"kind": "threshold", "field": "temp", "op": "above", "value": 80}}),
+            vec![
+                json!({"name": 5, "condition": {"kind": "offline", "seconds": 60}}),
+                json!({"name": "", "condition": {"kind": "offline", "seconds": 60}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 0}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": -5}}),
+                json!({"name": "Hot", "condition": {"kind": "offline"}}),
+                json!({"name": "Hot", "condition": {"kind": "smoke"}}),
+                json!({"name": "Hot", "condition": {"kind": "threshold", "field": "", "op": "above", "value": 1}}),
+                json!({"name": "Hot", "condition": {"kind": "threshold", "field": "a b", "op": "above", "value": 1}}),
+                json!({"name": "Hot", "condition": {"kind": "threshold", "field": "temp", "op": "sideways", "value": 1}}),
+                json!({"name": "Hot", "condition": {"kind": "threshold", "field": "temp", "op": "above", "value": "hot"}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 60}, "target": {"logical_group": 999_999}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 60}, "target": {"node": 999_999}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 60}, "target": {"logical_group": 1, "node": 1}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 60}, "target": {"site": 1}}),
+                json!({"name": "Hot", "condition": {"kind": "offline", "seconds": 60}, "enabled": "yes"}),
+            ],
+        ),
+        ("DELETE", "/api/v1/alert-rules/{id}")
+        | ("DELETE", "/api/v1/devices/{id}")
         | ("POST", "/api/v1/devices/{id}/credentials")
         | ("DELETE", "/api/v1/logical-groups/{id}")
         | ("PUT", "/api/v1/logical-groups/{id}/devices/{device}")
@@ -367,6 +388,8 @@ impl Ids {
             // The demo's first node (a site with children: not deletable). The demo has no
             // devices or logical groups; their bodies are refused before any lookup.
             "id" if template.starts_with("/api/v1/hierarchy") => "1".to_owned(),
+            // The demo's "Overheating" rule.
+            "id" if template.starts_with("/api/v1/alert-rules") => "1".to_owned(),
             "id" | "device"
                 if template.starts_with("/api/v1/devices")
                     || template.starts_with("/api/v1/logical-groups") =>

@@ -18,7 +18,10 @@
 //! - `POST /devices/{id}/rpc` (commands.rpc.call) → `RpcReply` or 504 `rpc_timeout`.
 //! - `POST /devices/{id}/queue` (commands.queue.call) → `QueuedCommand`;
 //!   `GET /devices/{id}/queue` (commands.queue.call: who may queue may see the queue).
-//! - `GET|POST /alert-rules`, `PATCH|DELETE /alert-rules/{id}`, `GET /alerts` (alerts.*).
+//! - `GET /alert-rules`, `GET /alert-rules/{id}` (alerts.list), `POST /alert-rules`
+//!   (alerts.create), `PATCH /alert-rules/{id}` (alerts.update, If-Match), `DELETE
+//!   /alert-rules/{id}` (alerts.delete, If-Match); `GET /alerts?rule=&device=&before=&limit=`
+//!   (alerts.history) → `Vec<AlertRow>`, newest first.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -271,6 +274,27 @@ pub struct NewAlertRule {
     pub condition: AlertCondition,
     #[serde(default)]
     pub target: AlertTarget,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// A change to an alert rule: each field present is replaced. Changing the condition or the
+/// target, or disabling the rule, clears the alerts it has open.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRulePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<AlertCondition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<AlertTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// One fired alert (also published on `steward/{org}/alerts/{rule}`).
@@ -283,6 +307,11 @@ pub struct AlertRow {
     pub message: String,
     /// The reading or presence state that fired it.
     pub value: Value,
+    /// When the condition stopped holding (the reading came back, the device came online, the
+    /// rule was changed or deleted); None while the alert is open. A rule fires once per
+    /// episode: again only after this is set.
+    #[serde(default)]
+    pub cleared_at: Option<i64>,
 }
 
 /// Serde for `Option<Option<T>>`: absent → None, `null` → Some(None), a value → Some(Some(v)).

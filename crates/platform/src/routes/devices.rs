@@ -35,12 +35,12 @@ const MAX_KIND: usize = 100;
 const MAX_METADATA: usize = 8 * 1024;
 
 /// A patch that changes nothing (`{}`, or a JSON array serde reads as one) is a mistake.
-fn empty_patch() -> ApiError {
+pub(super) fn empty_patch() -> ApiError {
     ApiError::unprocessable("empty_patch", "the patch names no field to change")
 }
 
 /// A name: trimmed, 1 to 100 characters, no control characters.
-fn name(value: &str, what: &str) -> ApiResult<String> {
+pub(super) fn name(value: &str, what: &str) -> ApiResult<String> {
     let name = value.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(

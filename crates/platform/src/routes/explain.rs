@@ -285,6 +285,7 @@ fn change_visible(caller: &Caller, change: &ChangeRow) -> bool {
         "device" => can_org(caller, Permission::DevicesList),
         "logical_group" => can_org(caller, Permission::LogicalGroupList),
         "presence" => can_org(caller, Permission::PresenceListen),
+        "alert_rule" => can_org(caller, Permission::AlertsList),
         "project" => match id.map(ProjectId).filter(|p| plant.project(*p).is_some()) {
             Some(p) => can(caller, ProjectAction::View, Resource::Project(p)),
             // Deleted (or not yet loaded): only people who see the org's directory.

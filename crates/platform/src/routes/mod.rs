@@ -6,6 +6,7 @@
 // them would only add an allocation to every refused request.
 #![allow(clippy::result_large_err)]
 
+mod alerts;
 mod batch;
 mod commands;
 mod devices;
@@ -504,6 +505,43 @@ pub fn table() -> Vec<Route> {
             "/api/v1/preview",
             Org(P::UsersView),
             post(explain::preview),
+        ),
+        // Alerts.
+        route(
+            M::GET,
+            "/api/v1/alert-rules",
+            Org(P::AlertsList),
+            get(alerts::list_rules),
+        ),
+        route(
+            M::POST,
+            "/api/v1/alert-rules",
+            Org(P::AlertsCreate),
+            post(alerts::create_rule),
+        ),
+        route(
+            M::GET,
+            "/api/v1/alert-rules/{id}",
+            Org(P::AlertsList),
+            get(alerts::get_rule),
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/alert-rules/{id}",
+            Org(P::AlertsUpdate),
+            patch(alerts::update_rule),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/alert-rules/{id}",
+            Org(P::AlertsDelete),
+            delete(alerts::delete_rule),
+        ),
+        route(
+            M::GET,
+            "/api/v1/alerts",
+            Org(P::AlertsHistory),
+            get(alerts::history),
         ),
         // API keys.
         route(M::GET, "/api/v1/api-keys", Org(P::ApiKeysView), get(keys::list)),

@@ -73,6 +73,20 @@ fn visible_devices(state: &SharedState, caller: &Caller) -> ApiResult<Vec<Device
     })
 }
 
+/// For a key scoped to hierarchy subtrees, the ids of the devices within them; None for a
+/// caller who sees the whole org.
+pub(super) fn scoped_devices(state: &SharedState, caller: &Caller) -> ApiResult<Option<Vec<i64>>> {
+    if scopes(caller).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        visible_devices(state, caller)?
+            .into_iter()
+            .map(|d| d.id)
+            .collect(),
+    ))
+}
+
 /// `GET /presence?logical_group=&node=`.
 pub async fn presence(
     State(state): State<SharedState>,

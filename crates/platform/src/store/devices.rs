@@ -645,6 +645,13 @@ impl DeviceStore for SqliteStore {
         let done = self.write(ctx, |tx, journal| {
             let group = load_group(tx, org, id)?.ok_or_else(|| ApiError::not_found("logical group"))?;
             check_version(group.version, if_match, || to_json(&group))?;
+            let rules = super::alerts::rules_targeting(tx, "target_group", id)?;
+            if !rules.is_empty() {
+                return Err(ApiError::conflict(
+                    "group_in_use",
+                    format!("alert rules watch this group: {}", rules.join(", ")),
+                ));
+            }
             tx.execute("DELETE FROM logical_group_members WHERE group_id = ?1", [id])?;
             tx.execute("DELETE FROM logical_groups WHERE id = ?1", [id])?;
             // Each member's `groups` changed.
@@ -779,6 +786,13 @@ impl DeviceStore for SqliteStore {
                 return Err(ApiError::conflict(
                     "node_in_use",
                     format!("API keys are scoped to this node: {}", keys.join(", ")),
+                ));
+            }
+            let rules = super::alerts::rules_targeting(tx, "target_node", id)?;
+            if !rules.is_empty() {
+                return Err(ApiError::conflict(
+                    "node_in_use",
+                    format!("alert rules watch this node: {}", rules.join(", ")),
                 ));
             }
             tx.execute("DELETE FROM hierarchy_nodes WHERE id = ?1", [id])?;

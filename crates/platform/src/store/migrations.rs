@@ -259,6 +259,35 @@ pub const STEPS: &[&str] = &[
     );
     CREATE INDEX queued_commands_device ON queued_commands(org_id, device_id, status, id);
     "#,
+    // 6: alert rules and the alerts they fired. A rule targets all devices, one logical group or
+    // a hierarchy subtree (a group or node in use by a rule cannot be deleted). Alerts keep the
+    // rule and device ids without foreign keys: history outlives both.
+    r#"
+    CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL COLLATE NOCASE,
+        condition TEXT NOT NULL,
+        target_group INTEGER,
+        target_node INTEGER,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        UNIQUE (org_id, name)
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL,
+        rule_id INTEGER NOT NULL,
+        device_id INTEGER NOT NULL,
+        fired_at INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        value TEXT NOT NULL,
+        cleared_at INTEGER
+    );
+    CREATE INDEX alerts_org ON alerts(org_id, id);
+    CREATE INDEX alerts_open ON alerts(rule_id, device_id) WHERE cleared_at IS NULL;
+    "#,
 ];
 
 pub fn migrations() -> Migrations<'static> {

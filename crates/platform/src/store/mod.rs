@@ -3,6 +3,7 @@
 //! is one transaction that also appends its audit records, its change-feed records and, when the
 //! request carried an `Idempotency-Key`, the response to replay.
 
+mod alerts;
 mod audit;
 pub mod authz;
 mod batch;
@@ -23,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, params};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use alerts::{AlertQuery, AlertStore, NewAlert};
 pub use audit::{AuditQuery, AuditStore};
 pub use authz::AuthzStore;
 pub use batch::{BatchStore, BatchTx, BatchWrite};
@@ -53,6 +55,7 @@ pub trait Store:
     + BatchStore
     + PresenceStore
     + CommandStore
+    + AlertStore
 {
 }
 impl<
@@ -65,7 +68,8 @@ impl<
         + FeedStore
         + BatchStore
         + PresenceStore
-        + CommandStore,
+        + CommandStore
+        + AlertStore,
 > Store for T
 {
 }

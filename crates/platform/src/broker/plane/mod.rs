@@ -7,6 +7,7 @@
 //! The password is random and set again at every start (`setClientPassword`): nothing else
 //! uses it, so it never needs to be kept anywhere.
 
+pub mod alerts;
 pub mod presence;
 pub mod queue;
 pub mod rpc;
@@ -26,6 +27,7 @@ use super::dynsec::DynsecClient;
 use super::unavailable;
 use crate::error::ApiResult;
 use crate::state::{Publisher, SharedState};
+use alerts::Alerts;
 use presence::{Message, Tracker};
 use rpc::Rpc;
 
@@ -121,17 +123,28 @@ pub async fn start(
     let (client, eventloop) = AsyncClient::new(options, 4096);
     let (ready_tx, mut ready) = watch::channel(false);
     let rpc = Arc::new(Rpc::new(client.clone()));
+    let (alerts, alert_events) = Alerts::load(state.store.clone())?;
+    let alerts = Arc::new(alerts);
     let tasks = vec![
         tokio::spawn(presence::run_writer(
             state.store.clone(),
             state.clock.clone(),
             writes,
         )),
+        tokio::spawn(alerts::run_writer(state.clone(), alert_events)),
+        tokio::spawn(alerts::run_offline_checks(
+            alerts.clone(),
+            tracker.clone(),
+            state.clone(),
+        )),
         tokio::spawn(run(
             eventloop,
             client.clone(),
-            tracker.clone(),
-            rpc.clone(),
+            Receivers {
+                tracker: tracker.clone(),
+                rpc: rpc.clone(),
+                alerts: alerts.clone(),
+            },
             state.clone(),
             ready_tx,
         )),
@@ -146,6 +159,7 @@ pub async fn start(
     state.set_publisher(plane.clone());
     state.set_presence(tracker);
     state.set_rpc(rpc);
+    state.set_alerts(alerts);
     if tokio::time::timeout(Duration::from_secs(5), ready.wait_for(|r| *r))
         .await
         .is_err()
@@ -155,15 +169,23 @@ pub async fn start(
     Ok(plane)
 }
 
-/// Drives the connection: subscribes on every connect, hands messages to the tracker.
+/// Who takes the plane's incoming messages.
+struct Receivers {
+    tracker: Arc<Tracker>,
+    rpc: Arc<Rpc>,
+    alerts: Arc<Alerts>,
+}
+
+/// Drives the connection: subscribes on every connect, hands messages to the tracker, RPC
+/// replies to their callers and readings to the alert rules.
 async fn run(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    tracker: Arc<Tracker>,
-    rpc: Arc<Rpc>,
+    to: Receivers,
     state: SharedState,
     ready: watch::Sender<bool>,
 ) {
+    let Receivers { tracker, rpc, alerts } = to;
     let mut settled = false;
     loop {
         match eventloop.poll().await {
@@ -203,7 +225,7 @@ async fn run(
                     }
                     _ => false,
                 };
-                if let Err(e) = incoming(&tracker, &p) {
+                if let Err(e) = incoming(&tracker, &alerts, state.clock.now_ms(), &p) {
                     tracing::warn!(error = %e, "device plane: message not recorded");
                 }
                 if came_online {
@@ -250,7 +272,7 @@ fn org_of(topic: &str) -> Option<i64> {
     topic.strip_prefix("steward/")?.split('/').next()?.parse().ok()
 }
 
-fn incoming(tracker: &Tracker, p: &Publish) -> ApiResult<()> {
+fn incoming(tracker: &Tracker, alerts: &Alerts, now: i64, p: &Publish) -> ApiResult<()> {
     let Ok(topic) = std::str::from_utf8(&p.topic) else {
         return Ok(());
     };
@@ -270,7 +292,12 @@ fn incoming(tracker: &Tracker, p: &Publish) -> ApiResult<()> {
         },
         Some(Parsed::Telemetry(device)) if p.payload.len() <= presence::MAX_READING => {
             match serde_json::from_slice::<Value>(&p.payload) {
-                Ok(v) => (device, Message::Telemetry(v)),
+                Ok(v) => {
+                    if alerts.watches_telemetry(org) {
+                        alerts.on_telemetry(org, i64::from(device), &v, now)?;
+                    }
+                    (device, Message::Telemetry(v))
+                }
                 // Not JSON: not a reading.
                 Err(_) => return Ok(()),
             }

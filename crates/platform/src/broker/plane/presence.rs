@@ -288,6 +288,16 @@ impl Tracker {
         }
     }
 
+    /// Every device's presence as (org, device, online, since), for the offline alert rules.
+    pub fn snapshot(&self) -> ApiResult<Vec<(i64, i64, bool, Option<i64>)>> {
+        Ok(self
+            .lock()?
+            .devices
+            .iter()
+            .map(|(&device, e)| (e.org, device, e.online, e.since))
+            .collect())
+    }
+
     /// Whether stewardd sees the device online now (unknown: no).
     pub fn is_online(&self, device: i64) -> ApiResult<bool> {
         Ok(self.lock()?.devices.get(&device).is_some_and(|e| e.online))
