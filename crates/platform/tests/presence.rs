@@ -1,7 +1,8 @@
 //! Device presence and telemetry against the real Mosquitto: devices connect with their own
 //! credentials (retained `online` announcing the keepalive, Will `offline`), stewardd's plane
 //! client records every transition, serves `/presence` with roll-ups and the latest reading, and
-//! shows a silent device offline within 1.5 × keepalive.
+//! shows a silent device offline within 1.5 × keepalive; RPC and queued commands reach devices;
+//! alert rules fire on readings and absences, once per episode.
 
 // Tests: a failed step is a failed test, so unwrapping, indexing JSON and panicking are the
 // assertions themselves.
@@ -737,4 +738,208 @@ async fn queued_commands_reach_the_device_when_it_next_comes_online() {
     let (status, _) = p.s.json(Method::GET, &path, &viewer, None).await;
     assert_eq!(status, 403);
     task.abort();
+}
+
+/// A device's JSON reading on its telemetry topic.
+async fn send_reading(p: &Plane, d: &Device, reading: Value) {
+    d.client
+        .publish(
+            p.topic(&format!("devices/{}/telemetry", d.id)),
+            QoS::AtLeastOnce,
+            false,
+            reading.to_string(),
+        )
+        .await
+        .unwrap();
+}
+
+impl Plane {
+    /// Polls `GET /alerts?rule=` until `done` holds for the rule's alerts (newest first).
+    async fn wait_alerts(&self, rule: i64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let body = self
+                .call(Method::GET, &format!("/alerts?rule={rule}"), None)
+                .await;
+            let alerts = body.as_array().unwrap().clone();
+            if done(&alerts) {
+                return alerts;
+            }
+            assert!(Instant::now() < deadline, "alerts of rule {rule}: {body}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threshold_rule_fires_once_per_episode_for_its_group_only_and_is_published() {
+    let p = start().await;
+    let group = p
+        .call(Method::POST, "/logical-groups", Some(json!({"name": "Boilers"})))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (a, ua, pa) = p.new_device("boiler-a", None, &[group]).await;
+    let (b, ub, pb) = p.new_device("boiler-b", None, &[]).await;
+    let rule = p
+        .call(
+            Method::POST,
+            "/alert-rules",
+            Some(json!({
+                "name": "Boiler hot",
+                "condition": {"kind": "threshold", "field": "temp", "op": "above", "value": 90},
+                "target": {"logical_group": group},
+            })),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+
+    // An alarm panel holding alerts.listen subscribes to the rule's topic.
+    let (username, secret) = p.new_key("alarm panel", "alerts.listen").await;
+    let mut o = MqttOptions::new("alarm-panel", "127.0.0.1", p.port());
+    o.set_credentials(username, secret);
+    let (panel, mut ploop) = AsyncClient::new(o, 16);
+    let (tx, mut heard) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(e) = ploop.poll().await {
+            match e {
+                Event::Incoming(Packet::SubAck(ack)) => {
+                    let _ = tx.send(json!({ "suback": format!("{:?}", ack.return_codes) }));
+                }
+                Event::Incoming(Packet::Publish(m)) => {
+                    let _ = tx.send(serde_json::from_slice(&m.payload).unwrap_or(Value::Null));
+                }
+                _ => {}
+            }
+        }
+    });
+    panel
+        .subscribe(p.topic(&format!("alerts/{rule}")), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let ack = tokio::time::timeout(Duration::from_secs(3), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ack["suback"].as_str().unwrap().contains("Success"), "{ack}");
+
+    let da = p.connect(a, &ua, &pa, 30).await;
+    let db = p.connect(b, &ub, &pb, 30).await;
+    send_reading(&p, &da, json!({"temp": 95.5})).await;
+    let fired = tokio::time::timeout(Duration::from_secs(3), heard.recv())
+        .await
+        .expect("the alert was not published")
+        .unwrap();
+    assert_eq!(fired["rule"], rule);
+    assert_eq!(fired["device"], a);
+    assert_eq!(fired["value"], json!({"field": "temp", "value": 95.5}));
+    assert_eq!(fired["cleared_at"], Value::Null);
+    let message = fired["message"].as_str().unwrap();
+    assert!(
+        message.contains("Boiler hot") && message.contains("boiler-a") && message.contains("95.5"),
+        "{message}"
+    );
+
+    // Still hot: the same episode. boiler-b is not in the group.
+    send_reading(&p, &da, json!({"temp": 97})).await;
+    send_reading(&p, &db, json!({"temp": 99})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(heard.try_recv().is_err(), "a second alert in one episode");
+    let alerts = p.wait_alerts(rule, |a| a.len() == 1).await;
+    assert_eq!(alerts[0], fired);
+
+    // Back under the threshold: the alert is cleared; over it again: a new alert.
+    send_reading(&p, &da, json!({"temp": 80})).await;
+    p.wait_alerts(rule, |a| a[0]["cleared_at"] == T0).await;
+    send_reading(&p, &da, json!({"temp": 91})).await;
+    let again = tokio::time::timeout(Duration::from_secs(3), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again["id"].as_i64() > fired["id"].as_i64());
+    let alerts = p.wait_alerts(rule, |a| a.len() == 2).await;
+    assert_eq!(alerts[0]["id"], again["id"], "newest first");
+    assert_eq!(alerts[0]["cleared_at"], Value::Null);
+
+    // Changing the rule's condition ends the open episode.
+    let (status, body) =
+        p.s.json(
+            Method::PATCH,
+            &format!("/alert-rules/{rule}"),
+            &p.owner,
+            Some(json!({"condition": {"kind": "threshold", "field": "temp", "op": "above", "value": 99}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    p.wait_alerts(rule, |a| a.iter().all(|x| x["cleared_at"] == T0))
+        .await;
+    // The history pages back and filters by device.
+    let (_, page) =
+        p.s.json(
+            Method::GET,
+            &format!("/alerts?rule={rule}&limit=1&before={}", again["id"]),
+            &p.owner,
+            None,
+        )
+        .await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["id"], fired["id"]);
+    let (_, of_b) =
+        p.s.json(
+            Method::GET,
+            &format!("/alerts?device={b}&rule={rule}"),
+            &p.owner,
+            None,
+        )
+        .await;
+    assert_eq!(of_b, json!([]));
+    da.task.abort();
+    db.task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_rule_fires_once_the_device_is_away_longer_than_its_limit_and_clears_on_return() {
+    let p = start().await;
+    let (id, user, pass) = p.new_device("press", None, &[]).await;
+    let rule = p
+        .call(
+            Method::POST,
+            "/alert-rules",
+            Some(json!({"name": "Press away", "condition": {"kind": "offline", "seconds": 60}})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let d = p.connect(id, &user, &pass, 30).await;
+    p.wait_presence(id, true, Duration::from_secs(3)).await;
+    // A crash: the broker publishes the Will at once.
+    d.task.abort();
+    p.wait_presence(id, false, Duration::from_secs(3)).await;
+
+    // 30 s away: under the limit, nothing fires (the check runs every second).
+    p.s.clock.advance_ms(30_000);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(p.wait_alerts(rule, |_| true).await, Vec::<Value>::new());
+    // 61 s away: one alert.
+    p.s.clock.advance_ms(31_000);
+    let alerts = p.wait_alerts(rule, |a| !a.is_empty()).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["device"], id);
+    assert_eq!(alerts[0]["fired_at"], T0 + 61_000);
+    assert!(
+        alerts[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offline for more than 60 s"),
+        "{}",
+        alerts[0]
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(p.wait_alerts(rule, |_| true).await.len(), 1, "fired twice");
+
+    // Back online: cleared.
+    let d = p.connect(id, &user, &pass, 30).await;
+    p.wait_alerts(rule, |a| a[0]["cleared_at"] == T0 + 61_000).await;
+    d.task.abort();
 }
