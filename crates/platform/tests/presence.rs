@@ -624,6 +624,28 @@ async fn an_rpc_call_returns_the_devices_reply_or_times_out() {
         .await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["code"], "rpc_timeout");
+    // Both calls are on record, newest first, without their params.
+    let (_, audit) =
+        p.s.json(
+            Method::GET,
+            &format!("/audit?target=device:{id}&action=commands.rpc.call"),
+            &p.owner,
+            None,
+        )
+        .await;
+    let results: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["after"]["method"].as_str().unwrap(),
+                e["after"]["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(results, vec![("sulk", "timeout"), ("echo", "replied")], "{audit}");
+    assert!(!audit.to_string().contains("setpoint"), "{audit}");
 
     // Calling needs commands.rpc.call (operator and up): management viewers may not.
     let viewer = p.s.sign_in(MANAGEMENT).await;

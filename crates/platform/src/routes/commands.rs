@@ -87,11 +87,23 @@ pub async fn rpc(
             Duration::from_millis(timeout_ms),
         )
         .await?;
+    // The call reached the device: who called what, and whether it answered, is on record (the
+    // params are not: they are the device's business and may hold settings).
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let ctx = caller.write_ctx(&state, 200, None);
+    let result = if reply.is_some() { "replied" } else { "timeout" };
+    state.store.audit_event(
+        &ctx,
+        "commands.rpc.call",
+        &format!("device:{id}"),
+        "ok",
+        serde_json::json!({ "method": method, "result": result, "elapsed_ms": elapsed_ms }),
+    )?;
     match reply {
         Some(reply) => Ok(Json(RpcReply {
             device: id,
             reply,
-            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            elapsed_ms,
         })),
         None => Err(ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
