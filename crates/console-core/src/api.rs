@@ -7,8 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use steward_wire::{AuditEntry, CreateKey, CreatedKey, LegacyReviewRow};
+use steward_wire::{AuditEntry, BrokerCredential, CreateKey, CreatedKey, LegacyReviewRow};
 use steward_wire::{ChangesBody, ErrorBody, SignIn, SignedIn, TotpConfirm, TotpEnrolment, UserRow, WhoAmI};
+use steward_wire::{DeviceRow, LogicalGroupRow, NodeBody, PresenceBody};
 use url::Url;
 
 use crate::cache::FeedPage;
@@ -182,6 +183,46 @@ impl ApiClient {
             return Err(api_error(Reply { status, body }));
         }
         serde_json::from_str(&text).map_err(|e| CoreError::Invalid(format!("unexpected answer: {e}")))
+    }
+
+    /// `GET /devices` (devices.list).
+    pub async fn devices(&self) -> CoreResult<Vec<DeviceRow>> {
+        self.call(Method::GET, "/devices", None).await
+    }
+
+    /// `GET /logical-groups` (logical_group.list).
+    pub async fn logical_groups(&self) -> CoreResult<Vec<LogicalGroupRow>> {
+        self.call(Method::GET, "/logical-groups", None).await
+    }
+
+    /// `GET /hierarchy` (hierarchy_group.list): the tree's nodes with their parents.
+    pub async fn hierarchy(&self) -> CoreResult<Vec<NodeBody>> {
+        self.call(Method::GET, "/hierarchy", None).await
+    }
+
+    /// `GET /presence?logical_group=&node=` (presence.listen): every device's presence as
+    /// stewardd's tracker holds it, with the roll-ups per group.
+    pub async fn presence(&self, logical_group: Option<i64>, node: Option<i64>) -> CoreResult<PresenceBody> {
+        let mut query = Vec::new();
+        if let Some(g) = logical_group {
+            query.push(format!("logical_group={g}"));
+        }
+        if let Some(n) = node {
+            query.push(format!("node={n}"));
+        }
+        let path = if query.is_empty() {
+            "/presence".to_owned()
+        } else {
+            format!("/presence?{}", query.join("&"))
+        };
+        self.call(Method::GET, &path, None).await
+    }
+
+    /// `POST /session/broker`: a short-lived MQTT credential with the user's listen rights
+    /// only. Its password is kept in memory by the caller and never stored or logged; 409
+    /// `no_broker` when the platform runs without one.
+    pub async fn broker_credential(&self) -> CoreResult<BrokerCredential> {
+        self.call(Method::POST, "/session/broker", None).await
     }
 
     /// Starts TOTP enrolment for the signed-in person: the authenticator's `otpauth://` URI.

@@ -11,7 +11,9 @@ use ts_rs::TS;
 
 use crate::api::{ApiClient, check_platform_url};
 use crate::cache::{Cache, FeedPage};
+use crate::devices::{self, DevicesView};
 use crate::error::{CoreError, CoreResult};
+use crate::live::{LiveEvent, LiveHub, LiveStatus, LiveTask};
 use crate::outbox::{self, OutboxItem, OutboxState, Resolution, Sent};
 use crate::profiles::{Profile, Profiles};
 use crate::secrets::SecretStore;
@@ -27,6 +29,8 @@ const PREFETCH: usize = 8;
 const PAGES_PER_COMMIT: usize = 8;
 /// Cache meta key: the org's idle timeout in minutes, as of the last sign-in.
 const IDLE_MINUTES: &str = "idle_timeout_minutes";
+/// Cache meta key: the org's id (its MQTT topics live under `steward/{org}/`).
+const ORG_ID: &str = "org_id";
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -44,6 +48,8 @@ pub(crate) struct Open {
     /// The cache's plant with the pending changes applied, kept from one `submit` to the next;
     /// dropped whenever the cache or the outbox changes otherwise.
     pub(crate) pending_plant: Option<Plant>,
+    /// Live presence, once asked for; it stops (and the hub forgets) when this profile closes.
+    pub(crate) live: Option<LiveTask>,
 }
 
 #[derive(Clone, Debug, Serialize, TS)]
@@ -144,6 +150,7 @@ pub struct Console {
     secrets: Arc<dyn SecretStore>,
     open: Mutex<Option<Open>>,
     enrolling: Mutex<Option<Enrolling>>,
+    live: Arc<LiveHub>,
 }
 
 impl Console {
@@ -153,6 +160,7 @@ impl Console {
             secrets,
             open: Mutex::new(None),
             enrolling: Mutex::new(None),
+            live: Arc::new(LiveHub::default()),
         }
     }
 
@@ -298,6 +306,7 @@ impl Console {
         let cache = Cache::open(&self.profiles.cache_path(&id), &key)?;
         cache.set_meta("user_id", &user.id.to_string())?;
         cache.set_meta(IDLE_MINUTES, &me.idle_timeout_minutes.to_string())?;
+        cache.set_meta(ORG_ID, &me.org.to_string())?;
         *self.lock()? = Some(Open {
             profile,
             user_id: Some(user.id),
@@ -305,6 +314,7 @@ impl Console {
             api,
             online: true,
             pending_plant: None,
+            live: None,
         });
         self.sync(progress).await?;
         self.session()
@@ -333,6 +343,7 @@ impl Console {
             api,
             online: false,
             pending_plant: None,
+            live: None,
         });
         self.session()
     }
@@ -663,6 +674,54 @@ impl Console {
 
     pub fn age(&self) -> CoreResult<DataAge> {
         self.with_open(|open| age(open))
+    }
+
+    // ----- devices and live presence --------------------------------------------------------
+
+    /// Devices with hierarchy path, logical groups and presence, and each group's roll-up: from
+    /// the cache (so offline too), with presence reported live since merged over it.
+    pub fn devices(&self) -> CoreResult<DevicesView> {
+        let live = self.live.presence();
+        let status = self.live.status();
+        self.with_open(|open| devices::devices_view(&open.cache, &live, age(open)?, status))
+    }
+
+    /// Every live event (presence changes and the connection's state), for as long as the
+    /// receiver is kept. One hub serves every profile opened in this process.
+    pub fn live_events(&self) -> tokio::sync::broadcast::Receiver<LiveEvent> {
+        self.live.subscribe()
+    }
+
+    pub fn live_status(&self) -> LiveStatus {
+        self.live.status()
+    }
+
+    /// Starts live presence for the open profile, if not running already (idempotent). It
+    /// keeps trying by itself while the platform or broker is away; its state is in
+    /// `live_status` and the events. Must be called within a Tokio runtime.
+    pub async fn start_live(&self) -> CoreResult<LiveStatus> {
+        let (api, org) = self.with_open(|open| {
+            let org = open.cache.meta(ORG_ID)?.and_then(|v| v.parse::<i64>().ok());
+            Ok((open.api.clone(), org))
+        })?;
+        let org = match org {
+            Some(org) => org,
+            // A profile cached before the org id was kept: ask the platform once.
+            None => {
+                let org = api.whoami().await?.org;
+                self.with_open(|open| open.cache.set_meta(ORG_ID, &org.to_string()))?;
+                org
+            }
+        };
+        self.with_open(|open| {
+            if !open.live.as_ref().is_some_and(LiveTask::is_running) {
+                // The ended task goes first: dropping it clears the hub.
+                open.live = None;
+                open.live = Some(LiveTask::start(api, org, self.live.clone())?);
+            }
+            Ok(())
+        })?;
+        Ok(self.live.status())
     }
 }
 

@@ -94,3 +94,73 @@ impl Platform {
         self.task = serve(self.state.clone(), self.addr).await;
     }
 }
+
+/// stewardd with its own supervised Mosquitto (the real broker, in the platform's temp dir), as
+/// the platform's own tests start it. The broker goes first when this drops.
+pub struct Plane {
+    pub broker: steward_platform::broker::BrokerHandle,
+    pub p: Platform,
+}
+
+pub async fn plane() -> Plane {
+    use steward_platform::broker::{self, BrokerMode};
+    let p = platform().await;
+    let known = steward_platform::serve::demo_key_secrets(&p.demo);
+    let broker = broker::start(&BrokerMode::Supervised, p._dir.path(), &p.state, &known)
+        .await
+        .unwrap()
+        .unwrap();
+    Plane { broker, p }
+}
+
+impl Plane {
+    /// The org's id (its topics live under `steward/{org}/`).
+    pub fn org(&self) -> i64 {
+        self.p.state.store.orgs().unwrap()[0]
+    }
+
+    /// The broker's loopback port.
+    pub fn mqtt_port(&self) -> u16 {
+        self.broker.supervisor.as_ref().unwrap().port()
+    }
+}
+
+impl Platform {
+    /// Signs in over REST as `name`; the session token.
+    pub async fn token(&self, name: &str) -> String {
+        let (email, password) = self.login(name);
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/session", self.url()))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A REST call with `token`; the answer's JSON, after checking its status.
+    pub async fn rest(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}/api/v1{path}", self.url()))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        assert_eq!(got, status, "{path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
