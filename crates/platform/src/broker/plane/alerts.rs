@@ -21,7 +21,7 @@ use steward_model::topics::{Id, Topic, topic};
 use steward_wire::{AlertCondition, AlertRuleRow, ThresholdOp};
 use tokio::sync::mpsc;
 
-use super::presence::Tracker;
+use super::presence::{Presence, Tracker};
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::store::{NewAlert, Store};
@@ -176,11 +176,17 @@ impl Alerts {
         Ok(())
     }
 
-    /// The offline rules against every device's presence: (org, device, online, since).
-    pub fn check_offline(&self, presence: &[(i64, i64, bool, Option<i64>)], now: i64) -> ApiResult<()> {
+    /// The offline rules against every device's presence.
+    pub fn check_offline(&self, presence: &[Presence], now: i64) -> ApiResult<()> {
         let mut inner = self.lock()?;
         let Inner { rules, open } = &mut *inner;
-        for &(org, device, online, since) in presence {
+        for &Presence {
+            org,
+            device,
+            online,
+            since,
+        } in presence
+        {
             for rule in rules.get(&org).into_iter().flatten() {
                 let AlertCondition::Offline { seconds } = rule.condition else {
                     continue;
@@ -330,6 +336,99 @@ fn targeted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
+
+    /// The demo's store (its rule 1 is "Overheating": temp above 79.9, all devices).
+    fn demo() -> (tempfile::TempDir, SharedState, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::serve::open(
+            dir.path(),
+            Arc::new(ManualClock::starting_at(1_000)),
+            crate::Limits::default(),
+        )
+        .unwrap();
+        crate::demo::seed_if_empty(&state).unwrap().unwrap();
+        let org = state.store.orgs().unwrap()[0];
+        (dir, state, org)
+    }
+
+    #[test]
+    fn an_alert_open_before_a_restart_is_not_fired_again_and_clears_when_the_reading_recovers() {
+        let (_dir, state, org) = demo();
+        state
+            .store
+            .record_alert(&NewAlert {
+                org,
+                rule: 1,
+                device: 5,
+                fired_at: 500,
+                message: "before the restart".to_owned(),
+                value: json!({}),
+            })
+            .unwrap();
+        let (alerts, mut events) = Alerts::load(state.store.clone()).unwrap();
+        assert!(alerts.watches_telemetry(org));
+        alerts
+            .on_telemetry(org, 5, &json!({"temp": 85.0}), 2_000)
+            .unwrap();
+        assert!(events.try_recv().is_err(), "fired again after a restart");
+        alerts
+            .on_telemetry(org, 5, &json!({"temp": 20.0}), 3_000)
+            .unwrap();
+        assert!(matches!(
+            events.try_recv(),
+            Ok(AlertEvent::Clear {
+                rule: 1,
+                device: 5,
+                at: 3_000
+            })
+        ));
+        alerts
+            .on_telemetry(org, 6, &json!({"temp": 85.0}), 4_000)
+            .unwrap();
+        assert!(matches!(
+            events.try_recv(),
+            Ok(AlertEvent::Fire {
+                rule: AlertRuleRow { id: 1, .. },
+                device: 6,
+                ..
+            })
+        ));
+        // A reading without the field says nothing.
+        alerts
+            .on_telemetry(org, 6, &json!({"pressure": 1.0}), 5_000)
+            .unwrap();
+        assert!(events.try_recv().is_err());
+    }
+
+    #[test]
+    fn disabling_a_rule_ends_its_episodes_and_stops_its_evaluation() {
+        let (_dir, state, org) = demo();
+        let (alerts, mut events) = Alerts::load(state.store.clone()).unwrap();
+        alerts
+            .on_telemetry(org, 6, &json!({"temp": 85.0}), 2_000)
+            .unwrap();
+        assert!(matches!(events.try_recv(), Ok(AlertEvent::Fire { .. })));
+        let ctx = crate::store::WriteCtx {
+            org,
+            actor: crate::store::Actor::System,
+            source: "test".to_owned(),
+            now: 3_000,
+            idempotency: None,
+            status: 200,
+        };
+        let off = steward_wire::AlertRulePatch {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        state.store.update_alert_rule(&ctx, 1, &off, None).unwrap();
+        alerts.rules_changed(org).unwrap();
+        assert!(!alerts.watches_telemetry(org));
+        alerts
+            .on_telemetry(org, 6, &json!({"temp": 90.0}), 4_000)
+            .unwrap();
+        assert!(events.try_recv().is_err());
+    }
 
     #[test]
     fn a_dotted_field_reads_a_nested_number_and_ignores_anything_else() {

@@ -91,6 +91,16 @@ impl Entry {
     }
 }
 
+/// One device's presence as the tracker sees it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Presence {
+    pub org: i64,
+    pub device: i64,
+    pub online: bool,
+    /// When it last went online or offline (None: never seen).
+    pub since: Option<i64>,
+}
+
 /// A durable write for the writer task.
 pub enum Write {
     Transition(PresenceTransition),
@@ -288,13 +298,18 @@ impl Tracker {
         }
     }
 
-    /// Every device's presence as (org, device, online, since), for the offline alert rules.
-    pub fn snapshot(&self) -> ApiResult<Vec<(i64, i64, bool, Option<i64>)>> {
+    /// Every device's presence, for the offline alert rules.
+    pub fn snapshot(&self) -> ApiResult<Vec<Presence>> {
         Ok(self
             .lock()?
             .devices
             .iter()
-            .map(|(&device, e)| (e.org, device, e.online, e.since))
+            .map(|(&device, e)| Presence {
+                org: e.org,
+                device,
+                online: e.online,
+                since: e.since,
+            })
             .collect())
     }
 
