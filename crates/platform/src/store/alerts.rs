@@ -105,22 +105,6 @@ fn condition_json(c: &AlertCondition) -> ApiResult<String> {
     serde_json::to_string(c).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// 409 `name_taken` when another of the org's rules has this name (ignoring case).
-fn check_name_free(c: &Connection, org: OrgId, name: &str, except: Option<i64>) -> ApiResult<()> {
-    let taken: bool = c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM alert_rules WHERE org_id = ?1 AND name = ?2 AND id IS NOT ?3)",
-        params![org, name, except],
-        |r| r.get(0),
-    )?;
-    if taken {
-        return Err(ApiError::conflict(
-            "name_taken",
-            format!("an alert rule named `{name}` already exists"),
-        ));
-    }
-    Ok(())
-}
-
 /// 422 `unknown_group` / `unknown_node` when the target names what the org does not have.
 fn check_target(c: &Connection, org: OrgId, target: &AlertTarget) -> ApiResult<()> {
     let exists = |table: &str, id: i64| -> ApiResult<bool> {
@@ -212,7 +196,7 @@ impl AlertStore for SqliteStore {
     fn create_alert_rule(&self, ctx: &WriteCtx, rule: &NewAlertRule) -> ApiResult<AlertRuleRow> {
         let org = ctx.org;
         self.write(ctx, |tx, journal| {
-            check_name_free(tx, org, &rule.name, None)?;
+            super::check_name_free(tx, "alert_rules", "an alert rule", org, &rule.name, None)?;
             check_target(tx, org, &rule.target)?;
             tx.execute(
                 "INSERT INTO alert_rules (org_id, name, condition, target_group, target_node, enabled, created_at)
@@ -248,7 +232,7 @@ impl AlertStore for SqliteStore {
             let condition = patch.condition.as_ref().unwrap_or(&before.condition);
             let target = patch.target.as_ref().unwrap_or(&before.target);
             let enabled = patch.enabled.unwrap_or(before.enabled);
-            check_name_free(tx, org, name, Some(id))?;
+            super::check_name_free(tx, "alert_rules", "an alert rule", org, name, Some(id))?;
             check_target(tx, org, target)?;
             tx.execute(
                 "UPDATE alert_rules SET name = ?2, condition = ?3, target_group = ?4, target_node = ?5,

@@ -589,7 +589,7 @@ impl DeviceStore for SqliteStore {
     fn create_logical_group(&self, ctx: &WriteCtx, name: &str) -> ApiResult<LogicalGroupRow> {
         let org = ctx.org;
         self.write(ctx, |tx, journal| {
-            check_group_name_free(tx, org, name, None)?;
+            super::check_name_free(tx, "logical_groups", "a logical group", org, name, None)?;
             tx.execute(
                 "INSERT INTO logical_groups (org_id, name) VALUES (?1, ?2)",
                 params![org, name],
@@ -618,7 +618,7 @@ impl DeviceStore for SqliteStore {
         self.write(ctx, |tx, journal| {
             let before = load_group(tx, org, id)?.ok_or_else(|| ApiError::not_found("logical group"))?;
             check_version(before.version, if_match, || to_json(&before))?;
-            check_group_name_free(tx, org, name, Some(id))?;
+            super::check_name_free(tx, "logical_groups", "a logical group", org, name, Some(id))?;
             tx.execute(
                 "UPDATE logical_groups SET name = ?2, version = version + 1 WHERE id = ?1",
                 params![id, name],
@@ -807,22 +807,6 @@ impl DeviceStore for SqliteStore {
         })?;
         Ok(done.extra)
     }
-}
-
-/// 409 `name_taken` when another group of the org has this name (ignoring case).
-fn check_group_name_free(conn: &Connection, org: OrgId, name: &str, except: Option<i64>) -> ApiResult<()> {
-    let taken: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM logical_groups WHERE org_id = ?1 AND name = ?2 AND id IS NOT ?3)",
-        params![org, name, except],
-        |r| r.get(0),
-    )?;
-    if taken {
-        return Err(ApiError::conflict(
-            "name_taken",
-            format!("a logical group named `{name}` already exists"),
-        ));
-    }
-    Ok(())
 }
 
 /// Whether `node` is `root` or below it (bounded: a corrupt cycle ends the walk).

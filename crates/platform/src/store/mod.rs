@@ -304,6 +304,30 @@ fn journaled<T: Serialize>(
     Ok(value)
 }
 
+/// 409 `name_taken` when another row of the org in `table` (a table with `org_id` and a
+/// `NOCASE` `name`) has this name; `what` names it for the message ("a logical group").
+pub(crate) fn check_name_free(
+    conn: &Connection,
+    table: &str,
+    what: &str,
+    org: OrgId,
+    name: &str,
+    except: Option<i64>,
+) -> ApiResult<()> {
+    let taken: bool = conn.query_row(
+        &format!("SELECT EXISTS(SELECT 1 FROM {table} WHERE org_id = ?1 AND name = ?2 AND id IS NOT ?3)"),
+        params![org, name, except],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(ApiError::conflict(
+            "name_taken",
+            format!("{what} named `{name}` already exists"),
+        ));
+    }
+    Ok(())
+}
+
 /// Bumps an entity's version after checking `If-Match`; 412 with the current record on conflict.
 pub(crate) fn check_version(
     current: i64,
