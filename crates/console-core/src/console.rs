@@ -13,7 +13,7 @@ use crate::api::{ApiClient, check_platform_url};
 use crate::cache::{Cache, FeedPage};
 use crate::devices::{self, DevicesView};
 use crate::error::{CoreError, CoreResult};
-use crate::live::{LiveEvent, LiveHub, LiveStatus, LiveTask};
+use crate::live::{LiveEvents, LiveHub, LiveStatus, LiveTask};
 use crate::outbox::{self, OutboxItem, OutboxState, Resolution, Sent};
 use crate::profiles::{Profile, Profiles};
 use crate::secrets::SecretStore;
@@ -688,7 +688,7 @@ impl Console {
 
     /// Every live event (presence changes and the connection's state), for as long as the
     /// receiver is kept. One hub serves every profile opened in this process.
-    pub fn live_events(&self) -> tokio::sync::broadcast::Receiver<LiveEvent> {
+    pub fn live_events(&self) -> LiveEvents {
         self.live.subscribe()
     }
 

@@ -22,6 +22,6 @@ pub use changes::{ChangeRequest, GranteeRef};
 pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncProgress, SyncReport, TotpSetup};
 pub use devices::DevicesView;
 pub use error::{CoreError, CoreResult, IpcError};
-pub use live::{LiveEvent, LiveState, LiveStatus, PresenceChange};
+pub use live::{LiveEvent, LiveEvents, LiveState, LiveStatus, PresenceChange};
 pub use outbox::{OutboxItem, OutboxState, Resolution};
 pub use profiles::Profile;

@@ -115,6 +115,23 @@ pub enum LiveEvent {
     Status(LiveStatus),
 }
 
+/// A subscription to the live events.
+pub struct LiveEvents(broadcast::Receiver<LiveEvent>);
+
+impl LiveEvents {
+    /// The next event; None once the console is gone. Events a slow reader missed are
+    /// skipped (the view's next read catches up with them).
+    pub async fn next(&mut self) -> Option<LiveEvent> {
+        loop {
+            match self.0.recv().await {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
 struct HubState {
     presence: HashMap<i64, PresenceRow>,
     status: LiveStatus,
@@ -147,8 +164,8 @@ impl LiveHub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
-        self.events.subscribe()
+    pub fn subscribe(&self) -> LiveEvents {
+        LiveEvents(self.events.subscribe())
     }
 
     pub fn status(&self) -> LiveStatus {
@@ -495,7 +512,7 @@ mod tests {
     #[test]
     fn heartbeats_are_not_changes_and_a_drop_is_a_flap() {
         let hub = LiveHub::default();
-        let mut rx = hub.subscribe();
+        let mut rx = hub.events.subscribe();
         hub.snapshot(vec![PresenceRow {
             device: 7,
             online: true,

@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 use steward_console_core::api::ApiClient;
 use steward_console_core::devices::RollupKind;
 use steward_console_core::secrets::MemoryStore;
-use steward_console_core::{Console, LiveEvent, LiveState};
-use tokio::sync::broadcast;
+use steward_console_core::{Console, LiveEvent, LiveEvents, LiveState};
 
 mod common;
 use common::{Platform, plane, platform};
@@ -177,16 +176,16 @@ async fn device_connection(port: u16, username: &str, password: &str) -> AsyncCl
 }
 
 async fn presence_event(
-    rx: &mut broadcast::Receiver<LiveEvent>,
+    events: &mut LiveEvents,
     device: i64,
     online: bool,
 ) -> steward_console_core::PresenceChange {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Ok(LiveEvent::Presence(p))) if p.device == device && p.online == online => return p,
-            Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+        match tokio::time::timeout(left, events.next()).await {
+            Ok(Some(LiveEvent::Presence(p))) if p.device == device && p.online == online => return p,
+            Ok(Some(_)) => {}
             other => panic!("no live presence {online} for device {device}: {other:?}"),
         }
     }
