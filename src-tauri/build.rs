@@ -34,6 +34,8 @@ const COMMANDS: &[&str] = &[
     "submit_change",
     "invite",
     "export_csv",
+    "devices",
+    "start_live",
     "permission_tree",
     "keys",
     "key_scopes",

@@ -4,6 +4,7 @@
 //! argon2id, and the keyring answers over D-Bus).
 
 pub mod admin;
+pub mod devices;
 pub mod directory;
 
 use std::path::PathBuf;
@@ -65,8 +66,10 @@ impl AppState {
         let idle_lock_override = env("STEWARD_IDLE_LOCK_SECONDS")
             .and_then(|v| v.parse().ok())
             .filter(|s| *s > 0);
+        let console = Console::new(data_dir, Arc::new(KeyringStore));
+        devices::forward_live(app, &console);
         Ok(AppState {
-            console: Console::new(data_dir, Arc::new(KeyringStore)),
+            console,
             keyring: Mutex::new(probe_keyring()),
             platform_url: env("STEWARD_PLATFORM_URL"),
             email: env("STEWARD_DEMO_EMAIL"),

@@ -1,5 +1,6 @@
 //! Steward Console, the desktop app. It only adapts `steward-console-core` to Tauri: commands
-//! that call the `Console` and return `Result<T, IpcError>`, and a sync-progress event.
+//! that call the `Console` and return `Result<T, IpcError>`, the sync-progress event and the
+//! live-presence events.
 
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -85,6 +86,8 @@ fn run() -> tauri::Result<()> {
             commands::directory::submit_change,
             commands::directory::invite,
             commands::directory::export_csv,
+            commands::devices::devices,
+            commands::devices::start_live,
             bench::bench_report,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))

@@ -18,6 +18,7 @@ import { GroupsView } from "./views/GroupsView";
 import { ProjectsView } from "./views/ProjectsView";
 import { WhoCanView } from "./views/WhoCanView";
 import { WorkforceView } from "./views/WorkforceView";
+import { DevicesView } from "./views/DevicesView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
 import { useBenchMode } from "./bench";
@@ -34,6 +35,7 @@ const TABS = [
   { id: "groups", label: "Groups", group: "Directory", key: null },
   { id: "projects", label: "Projects", group: "Directory", key: null },
   { id: "assets", label: "Assets", group: "Directory", key: null },
+  { id: "devices", label: "Devices", group: "Devices", key: null },
   { id: "keys", label: "API keys", group: "Administration", key: null },
   { id: "audit", label: "Audit log", group: "Administration", key: null },
   { id: "legacy", label: "Legacy review", group: "Administration", key: null },
@@ -244,6 +246,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
         {tab === "groups" && <GroupsView ageText={ageText} online={age.online} />}
         {tab === "projects" && <ProjectsView ageText={ageText} online={age.online} />}
         {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
+        {tab === "devices" && <DevicesView ageText={ageText} />}
         {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
         {tab === "audit" && <AuditView />}
         {tab === "legacy" && <LegacyView ageText={ageText} online={age.online} />}

@@ -6,6 +6,8 @@ import type { IpcError as IpcErrorBody } from "./bindings/IpcError";
 import type { AuditFilter } from "./bindings/AuditFilter";
 import type { AuditPage } from "./bindings/AuditPage";
 import type { CreatedKeyView } from "./bindings/CreatedKeyView";
+import type { DevicesView } from "./bindings/DevicesView";
+import type { LiveStatus } from "./bindings/LiveStatus";
 import type { KeyDraft } from "./bindings/KeyDraft";
 import type { KeyView } from "./bindings/KeyView";
 import type { LegacyReview } from "./bindings/LegacyReview";
@@ -186,6 +188,9 @@ export const api = {
   submitChange: (change: ChangeRequest) => call<OutboxItem>("submit_change", { change }),
   invite: (email: string, role: string) => call<Invitation>("invite", { email, role }),
   exportCsv: (kind: "role_assignments" | "effective_matrix") => call<string | null>("export_csv", { kind }),
+  // Devices and live presence (src-tauri/src/commands/devices.rs).
+  devices: () => call<DevicesView>("devices"),
+  startLive: () => call<LiveStatus>("start_live"),
   /** Benchmarks only (STEWARD_BENCH): prints the report with the time since start, then exits. */
   benchReport: (report: unknown) => call<null>("bench_report", { report }),
   // API keys, audit log, legacy review (src-tauri/src/commands/admin.rs).
