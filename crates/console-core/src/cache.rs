@@ -158,6 +158,24 @@ impl Cache {
             .optional()?)
     }
 
+    /// Stores presence rows the live connection reported, in one transaction, keeping each
+    /// entity's version (a later sync overwrites them with the platform's own rows).
+    pub fn put_presence(&mut self, rows: &[steward_wire::PresenceRow]) -> CoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for row in rows {
+            tx.prepare_cached(
+                "INSERT INTO entities (entity, id, version, body) VALUES ('presence', ?1, 0, ?2)
+                 ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![row.device, serde_json::to_string(row)?])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Grants as (on kind, on id, grantee, role name).
     fn grants(&self) -> CoreResult<Vec<(String, i64, Grantee, String)>> {
         let mut stmt = self.conn.prepare(

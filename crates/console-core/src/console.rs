@@ -367,6 +367,9 @@ impl Console {
     /// Locks the console: the cache key leaves memory until the password is given again.
     pub fn lock_now(&self) -> CoreResult<Option<String>> {
         let mut guard = self.lock()?;
+        if let Some(open) = guard.as_mut() {
+            keep_live_presence(open, &self.live.presence());
+        }
         Ok(guard.take().map(|open| open.profile.id))
     }
 
@@ -680,10 +683,16 @@ impl Console {
 
     /// Devices with hierarchy path, logical groups and presence, and each group's roll-up: from
     /// the cache (so offline too), with presence reported live since merged over it.
+    ///
+    /// Presence learnt live is stored in the cache as it is read, so the last known state
+    /// outlives the connection (and this process).
     pub fn devices(&self) -> CoreResult<DevicesView> {
         let live = self.live.presence();
         let status = self.live.status();
-        self.with_open(|open| devices::devices_view(&open.cache, &live, age(open)?, status))
+        self.with_open(|open| {
+            keep_live_presence(open, &live);
+            devices::devices_view(&open.cache, &live, age(open)?, status)
+        })
     }
 
     /// Every live event (presence changes and the connection's state), for as long as the
@@ -722,6 +731,15 @@ impl Console {
             Ok(())
         })?;
         Ok(self.live.status())
+    }
+}
+
+/// Stores the live presence the cache does not have yet; a cache that cannot take it only
+/// loses a hint (the next sync brings the platform's rows).
+fn keep_live_presence(open: &mut Open, live: &std::collections::HashMap<i64, steward_wire::PresenceRow>) {
+    let stored = devices::unsaved_presence(&open.cache, live).and_then(|rows| open.cache.put_presence(&rows));
+    if let Err(e) = stored {
+        tracing::warn!(code = %e.code(), "live presence not kept in the cache");
     }
 }
 

@@ -164,6 +164,27 @@ fn merged(cached: Option<PresenceRow>, live: Option<&PresenceRow>) -> Option<Pre
     }
 }
 
+/// The live rows newer than what the cache holds: what `devices_view` would show that a view
+/// opened later (offline) would not, unless they are stored.
+pub fn unsaved_presence(cache: &Cache, live: &HashMap<i64, PresenceRow>) -> CoreResult<Vec<PresenceRow>> {
+    if live.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cached: HashMap<i64, PresenceRow> = cache
+        .all::<PresenceRow>("presence")?
+        .into_iter()
+        .map(|p| (p.device, p))
+        .collect();
+    Ok(live
+        .values()
+        .filter(|l| {
+            let c = cached.get(&l.device);
+            merged(c.cloned(), Some(l)).as_ref() != c
+        })
+        .cloned()
+        .collect())
+}
+
 /// The view from the cache, with `live` presence merged over it.
 pub fn devices_view(
     cache: &Cache,

@@ -245,5 +245,23 @@ async fn a_devices_presence_arrives_live_over_mqtt() {
     // The session's broker credential is not in anything the view hands out.
     let shown = serde_json::to_string(&view).unwrap();
     assert!(!shown.contains("ses_"), "{shown}");
-    let _ = dev.disconnect().await;
+
+    // What was seen live is the last known state offline, after the platform has gone.
+    dev.publish(&topic, QoS::AtLeastOnce, true, "online")
+        .await
+        .unwrap();
+    presence_event(&mut events, device, true).await;
+    c.devices().unwrap();
+    let profile = c.session().unwrap().profile.id;
+    c.lock_now().unwrap();
+    drop(dev);
+    p.stop();
+    let (_, password) = p.login(OWNER);
+    c.open_offline(&profile, &password).unwrap();
+    let offline = c.devices().unwrap();
+    assert!(!offline.age.online);
+    assert_eq!(offline.live.state, LiveState::Idle);
+    let row = offline.devices.iter().find(|d| d.id == device).unwrap();
+    assert_eq!(row.online, Some(true), "{row:?}");
+    assert_eq!(offline.online, 1);
 }
