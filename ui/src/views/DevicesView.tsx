@@ -45,26 +45,31 @@ function columnsFor(now: Date): ColumnDef<DeviceView, unknown>[] {
     column.accessor("name", {
       id: "name",
       header: "Device",
-      size: 230,
+      size: 135,
       cell: (info) => <span className="device-name">{info.getValue()}</span>,
     }),
-    column.accessor("kind", { id: "kind", header: "Kind", size: 110 }),
+    column.accessor("kind", {
+      id: "kind",
+      header: "Kind",
+      size: 150,
+      cell: (info) => <span title={info.getValue()}>{info.getValue()}</span>,
+    }),
     column.accessor("path", {
       id: "path",
       header: "Hierarchy",
-      size: 280,
-      cell: (info) => info.getValue() || <span className="muted">not placed</span>,
+      size: 300,
+      cell: (info) => (info.getValue() ? <span title={info.getValue()}>{info.getValue()}</span> : <span className="muted">not placed</span>),
     }),
     column.accessor((d) => d.group_names.join(", "), {
       id: "groups",
       header: "Logical groups",
-      size: 200,
-      cell: (info) => info.getValue() || <span className="muted">none</span>,
+      size: 190,
+      cell: (info) => (info.getValue() ? <span title={info.getValue()}>{info.getValue()}</span> : <span className="muted">none</span>),
     }),
     column.accessor(presenceRank, {
       id: "presence",
       header: "Presence",
-      size: 120,
+      size: 100,
       sortDescFirst: true,
       cell: (info) => {
         const word = presenceWord(info.row.original);
@@ -79,21 +84,21 @@ function columnsFor(now: Date): ColumnDef<DeviceView, unknown>[] {
     column.accessor((d) => d.since ?? 0, {
       id: "since",
       header: "Since",
-      size: 150,
+      size: 125,
       sortDescFirst: true,
       cell: (info) => when(info.row.original.since, now),
     }),
     column.accessor((d) => d.last_seen ?? 0, {
       id: "last_seen",
       header: "Last seen",
-      size: 150,
+      size: 125,
       sortDescFirst: true,
       cell: (info) => when(info.row.original.last_seen, now) || <span className="muted">never</span>,
     }),
     column.accessor("flaps_last_hour", {
       id: "flaps",
       header: "Flaps (1 h)",
-      size: 100,
+      size: 90,
       sortDescFirst: true,
       cell: (info) => <span className={info.getValue() > 0 ? "flaps some" : "flaps"}>{info.getValue()}</span>,
     }),
