@@ -213,7 +213,9 @@ pub fn devices_view(
         .all::<DeviceRow>("device")?
         .into_iter()
         .map(|d| {
-            let presence = merged(cached_presence.remove(&d.id), live.get(&d.id));
+            // The platform lists a device it has never heard from as offline with no times.
+            let presence = merged(cached_presence.remove(&d.id), live.get(&d.id))
+                .filter(|p| p.since.is_some() || p.last_seen.is_some());
             let nodes = d.node.map(|n| tree.chain(n)).unwrap_or_default();
             DeviceView {
                 id: d.id,

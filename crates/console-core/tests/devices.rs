@@ -223,6 +223,9 @@ async fn a_devices_presence_arrives_live_over_mqtt() {
     assert_eq!(row.online, Some(true));
     assert!(row.last_seen.is_some());
     assert_eq!(view.online, 1);
+    // The other has never connected: never seen, not offline (the snapshot lists it with no times).
+    let other = view.devices.iter().find(|d| d.id != device).unwrap();
+    assert_eq!(other.online, None, "{other:?}");
     let rollup = view
         .rollups
         .iter()
