@@ -45,19 +45,19 @@ function columnsFor(now: Date): ColumnDef<DeviceView, unknown>[] {
     column.accessor("name", {
       id: "name",
       header: "Device",
-      size: 135,
+      size: 175,
       cell: (info) => <span className="device-name">{info.getValue()}</span>,
     }),
     column.accessor("kind", {
       id: "kind",
       header: "Kind",
-      size: 150,
+      size: 130,
       cell: (info) => <span title={info.getValue()}>{info.getValue()}</span>,
     }),
     column.accessor("path", {
       id: "path",
       header: "Hierarchy",
-      size: 300,
+      size: 270,
       cell: (info) => (info.getValue() ? <span title={info.getValue()}>{info.getValue()}</span> : <span className="muted">not placed</span>),
     }),
     column.accessor((d) => d.group_names.join(", "), {
@@ -69,7 +69,7 @@ function columnsFor(now: Date): ColumnDef<DeviceView, unknown>[] {
     column.accessor(presenceRank, {
       id: "presence",
       header: "Presence",
-      size: 100,
+      size: 112,
       sortDescFirst: true,
       cell: (info) => {
         const word = presenceWord(info.row.original);
