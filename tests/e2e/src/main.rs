@@ -192,6 +192,32 @@ async fn wait_text(c: &Client, css: &str, parts: &[&str]) -> Result<String, Stri
     .await
 }
 
+/// `wait_text` on the DOM's text (`textContent`) rather than WebDriver's visible text, which
+/// leaves out the cells of the virtualized device table (sticky, or clipped with an ellipsis)
+/// although the window shows them.
+async fn wait_content(c: &Client, css: &str, parts: &[&str]) -> Result<String, String> {
+    let what = format!("{css} to hold {parts:?}");
+    wait_for(&what, || async {
+        let got = bounded(
+            &format!("reading {css}"),
+            WAIT,
+            c.execute(
+                "const el = document.querySelector(arguments[0]); return el ? el.textContent : null;",
+                vec![json!(css)],
+            ),
+        )
+        .await?;
+        match got.as_str() {
+            Some(t) if parts.iter().all(|p| t.to_lowercase().contains(&p.to_lowercase())) => {
+                Ok(Some(t.to_owned()))
+            }
+            Some(t) => Err(format!("{t:?}")),
+            None => Err("no such element".to_owned()),
+        }
+    })
+    .await
+}
+
 /// Waits for an element matching `css` that is displayed and enabled.
 async fn wait_ready(c: &Client, css: &str) -> Result<Element, String> {
     wait_for(&format!("{css} to be shown and enabled"), || async {
@@ -794,6 +820,130 @@ async fn grant_flips_it(run: &Run) -> Result<(), String> {
     Ok(())
 }
 
+// ----- devices and live presence ------------------------------------------------------------
+
+const DEVICE_GROUP: &str = "Boiler room";
+const DEVICES: [&str; 2] = ["Boiler pump B-1", "Boiler pump B-2"];
+
+/// A device's MQTT connection to stewardd's broker (the address the platform hands out with
+/// `POST /session/broker`), announcing itself online (retained), as devices do.
+async fn device_online(owner: &Rest, created: &Value) -> Result<rumqttc::AsyncClient, String> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = owner.call(reqwest::Method::POST, "/session/broker", None).await?;
+    let url = broker.get("url").and_then(Value::as_str).unwrap_or_default();
+    let (host, port) = url
+        .strip_prefix("mqtt://")
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| format!("POST /session/broker gave no mqtt:// address: {url:?}"))?;
+    let field = |path: &[&str]| {
+        path.iter()
+            .try_fold(created, |v, k| v.get(*k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("POST /devices gave no {}", path.join(".")))
+    };
+    let username = field(&["credentials", "mqtt_username"])?;
+    let password = field(&["credentials", "mqtt_password"])?;
+    let device = created
+        .pointer("/device/id")
+        .and_then(Value::as_i64)
+        .ok_or("POST /devices gave no device id")?;
+    let org = owner
+        .call(reqwest::Method::GET, "/session", None)
+        .await?
+        .get("org")
+        .and_then(Value::as_i64)
+        .ok_or("GET /session gave no org")?;
+    let mut options = MqttOptions::new(username.clone(), host, port);
+    options.set_credentials(username, password);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut eventloop) = AsyncClient::new(options, 16);
+    let connected = tokio::time::timeout(WAIT, async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(format!("the device could not connect: {e}")),
+            }
+        }
+    })
+    .await;
+    connected.map_err(|_| "the device got no CONNACK".to_owned())??;
+    // Keep the connection serviced for the rest of the run.
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    client
+        .publish(
+            format!("steward/{org}/devices/{device}/presence"),
+            QoS::AtLeastOnce,
+            true,
+            "online",
+        )
+        .await
+        .map_err(|e| format!("publishing online: {e}"))?;
+    Ok(client)
+}
+
+/// Two devices registered on the platform show in the Devices tab after a sync, presence goes
+/// live over the console's own broker credential, and one device coming online shows at once
+/// with its group's roll-up.
+async fn devices_live(run: &Run, owner: &Rest) -> Result<rumqttc::AsyncClient, String> {
+    let c = run.client()?;
+    let group = owner
+        .call(
+            reqwest::Method::POST,
+            "/logical-groups",
+            Some(json!({"name": DEVICE_GROUP})),
+        )
+        .await?;
+    let group = group.get("id").and_then(Value::as_i64).ok_or("no group id")?;
+    let mut created = Vec::new();
+    for name in DEVICES {
+        let body = json!({"name": name, "kind": "pump", "groups": [group]});
+        created.push(owner.call(reqwest::Method::POST, "/devices", Some(body)).await?);
+    }
+    open_tab(c, "devices").await?;
+    click(c, "[data-testid=sync-now]").await?;
+    wait_text(c, "[data-testid=devices-count]", &["2 of 2 devices"]).await?;
+    wait_text(c, "[data-testid=live-state]", &["Live presence"]).await?;
+    wait_text(
+        c,
+        &format!("[data-testid=rollup-logical-{group}]"),
+        &[DEVICE_GROUP, "0 online / 2"],
+    )
+    .await?;
+    let first = created.first().ok_or("no device created")?;
+    let device = device_online(owner, first).await?;
+    let row = format!("[data-testid=\"device-row-{}\"]", DEVICES[0]);
+    wait_content(c, &row, &[DEVICES[0], "pump", DEVICE_GROUP, "online", "just now"]).await?;
+    let other = format!("[data-testid=\"device-row-{}\"]", DEVICES[1]);
+    wait_content(c, &other, &[DEVICES[1], "never seen", "never"]).await?;
+    wait_text(
+        c,
+        &format!("[data-testid=rollup-logical-{group}]"),
+        &["1 online / 2"],
+    )
+    .await?;
+    wait_text(c, "[data-testid=devices-total]", &["1 online / 2"]).await?;
+    Ok(device)
+}
+
+/// Opened offline, the Devices tab shows the last known state and says presence is not live.
+async fn devices_offline(run: &Run) -> Result<(), String> {
+    let c = run.client()?;
+    open_tab(c, "devices").await?;
+    wait_text(c, "[data-testid=devices-count]", &["2 of 2 devices"]).await?;
+    wait_text(
+        c,
+        "[data-testid=live-state]",
+        &["Presence as of", "not live", "the platform cannot be reached"],
+    )
+    .await?;
+    let row = format!("[data-testid=\"device-row-{}\"]", DEVICES[0]);
+    wait_content(c, &row, &[DEVICES[0], "online"]).await?;
+    Ok(())
+}
+
 async fn offline_open(run: &Run) -> Result<(), String> {
     let c = run.client()?;
     let owner = run.login(&run.user_name(ids::OWNER)?)?;
@@ -878,6 +1028,15 @@ async fn scenario(run: &mut Run) -> Result<(), String> {
     step!(run, "04-explainer-denied", explainer_denied(run));
     step!(run, "06-explainer-allowed-after-grant", grant_flips_it(run));
     let owner_login = run.login(&run.user_name(ids::OWNER)?)?.clone();
+    let device = {
+        let owner = Rest::sign_in(&run.env.api, &owner_login).await?;
+        let mut device = None;
+        step!(run, "06b-devices-live", async {
+            device = Some(devices_live(run, &owner).await?);
+            Ok::<(), String>(())
+        });
+        device
+    };
 
     // Scenario 6: the platform goes away and the console starts again.
     eprintln!("stopping stewardd and restarting the console");
@@ -885,6 +1044,8 @@ async fn scenario(run: &mut Run) -> Result<(), String> {
     run.close_app().await?;
     run.open_app().await?;
     step!(run, "07-opened-offline", offline_open(run));
+    step!(run, "07b-devices-offline", devices_offline(run));
+    drop(device);
     let aisha = run.user_name(ids::TECHNICIANS[1])?;
     let tomas = run.user_name(ids::TECHNICIANS[0])?;
     step!(
