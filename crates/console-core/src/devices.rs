@@ -177,11 +177,11 @@ pub fn unsaved_presence(cache: &Cache, live: &HashMap<i64, PresenceRow>) -> Core
         .collect();
     Ok(live
         .values()
-        .filter(|l| {
+        .filter_map(|l| {
             let c = cached.get(&l.device);
-            merged(c.cloned(), Some(l)).as_ref() != c
+            // What the view shows, which may keep the cached state with a later last_seen.
+            merged(c.cloned(), Some(l)).filter(|m| Some(m) != c)
         })
-        .cloned()
         .collect())
 }
 
@@ -312,6 +312,22 @@ mod tests {
         let older_live = row(1, false, 50, 50);
         assert!(merged(Some(cached), Some(&older_live)).unwrap().online);
         assert_eq!(merged(None, None), None);
+    }
+
+    #[test]
+    fn what_is_kept_is_what_the_view_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::vault::CacheKey::random().unwrap();
+        let mut cache = Cache::open(&dir.path().join("c.db"), &key).unwrap();
+        cache.put_presence(&[row(1, true, 500, 900)]).unwrap();
+        // Live saw an older transition, but heard from the device later.
+        let live: HashMap<i64, PresenceRow> =
+            [(1, row(1, false, 100, 1000)), (2, row(2, true, 50, 60))].into();
+        let mut kept = unsaved_presence(&cache, &live).unwrap();
+        kept.sort_by_key(|r| r.device);
+        assert_eq!(kept, vec![row(1, true, 500, 1000), row(2, true, 50, 60)]);
+        cache.put_presence(&kept).unwrap();
+        assert!(unsaved_presence(&cache, &live).unwrap().is_empty());
     }
 
     #[test]
