@@ -7,6 +7,7 @@
 
 mod bench;
 mod commands;
+mod webview;
 
 use tauri::Manager;
 
@@ -37,6 +38,9 @@ fn run() -> tauri::Result<()> {
         // The save dialog of the CSV exports; only Rust opens it (see commands::directory).
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
+            if let Some(window) = app.get_webview_window("main") {
+                webview::configure(&window);
+            }
             let state = commands::AppState::new(app.handle())?;
             app.manage(state);
             Ok(())
