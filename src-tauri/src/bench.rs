@@ -9,6 +9,26 @@ use steward_console_core::{CoreError, IpcError};
 use tauri::AppHandle;
 
 static STARTED: OnceLock<Instant> = OnceLock::new();
+/// Named moments on the Rust side (ms since start), reported with the page's own marks.
+static MARKS: std::sync::Mutex<Vec<(&'static str, f64)>> = std::sync::Mutex::new(Vec::new());
+
+fn since_start() -> f64 {
+    STARTED
+        .get()
+        .map(|t| t.elapsed().as_secs_f64() * 1000.0)
+        .unwrap_or_default()
+}
+
+/// Records the first time a moment of the start-up happened (only when benchmarking).
+pub fn mark(name: &'static str) {
+    if mode().is_some() {
+        if let Ok(mut marks) = MARKS.lock() {
+            if !marks.iter().any(|(n, _)| *n == name) {
+                marks.push((name, since_start()));
+            }
+        }
+    }
+}
 
 /// Called first thing in `main`.
 pub fn mark_start() {
@@ -29,13 +49,18 @@ pub fn bench_report(app: AppHandle, report: serde_json::Value) -> Result<(), Ipc
     let Some(mode) = mode() else {
         return Err(CoreError::Invalid("STEWARD_BENCH is not set".into()).into());
     };
-    let ms = STARTED
-        .get()
-        .map(|t| t.elapsed().as_secs_f64() * 1000.0)
+    let ms = since_start();
+    let marks: serde_json::Map<String, serde_json::Value> = MARKS
+        .lock()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v.round())))
+                .collect()
+        })
         .unwrap_or_default();
     println!(
         "{}",
-        serde_json::json!({ "bench": mode, "ms_since_start": ms, "report": report })
+        serde_json::json!({ "bench": mode, "ms_since_start": ms, "report": report, "rust_ms": marks })
     );
     app.exit(0);
     Ok(())

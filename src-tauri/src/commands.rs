@@ -119,6 +119,7 @@ fn action(name: &str) -> Reply<Action> {
 
 #[tauri::command]
 pub async fn welcome(state: State<'_, AppState>) -> Reply<Welcome> {
+    crate::bench::mark("welcome");
     let keyring = match state.keyring.lock() {
         Ok(slot) => slot.clone(),
         Err(_) => None,
@@ -195,7 +196,10 @@ pub async fn open_offline(
     profile_id: String,
     password: String,
 ) -> Reply<SessionInfo> {
-    state.console.open_offline(&profile_id, &password).map_err(err)
+    crate::bench::mark("open_offline");
+    let opened = state.console.open_offline(&profile_id, &password).map_err(err);
+    crate::bench::mark("open_offline_done");
+    opened
 }
 
 #[tauri::command]
@@ -224,8 +228,10 @@ pub async fn forget(state: State<'_, AppState>, profile_id: String) -> Reply<Vec
 
 #[tauri::command]
 pub async fn role_matrix(state: State<'_, AppState>) -> Reply<RoleMatrix> {
+    crate::bench::mark("role_matrix");
     // The matrix comes from the catalog, but like every view it needs an open profile.
     state.console.session().map_err(err)?;
+    crate::bench::mark("role_matrix_session");
     Ok(state.console.role_matrix())
 }
 

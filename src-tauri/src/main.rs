@@ -20,6 +20,7 @@ fn main() {
 }
 
 fn run() -> tauri::Result<()> {
+    bench::mark("builder");
     tauri::Builder::default()
         // First, so a second launch only focuses the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -38,11 +39,13 @@ fn run() -> tauri::Result<()> {
         // The save dialog of the CSV exports; only Rust opens it (see commands::directory).
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
+            bench::mark("setup");
             if let Some(window) = app.get_webview_window("main") {
                 webview::configure(&window);
             }
             let state = commands::AppState::new(app.handle())?;
             app.manage(state);
+            bench::mark("setup_done");
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -4,6 +4,7 @@
 #
 #   cargo build --release -p steward-console -p steward-platform   # after: npm --prefix ui run build
 #   bash tests/e2e/bench-console.sh [RUNS]                          # RUNS start-ups per mode, default 10
+#   (MODES="default accelerated env-off" picks webview modes; STARTUP_ONLY=1 skips memory and scroll)
 #
 # Set-up: `stewardd serve --demo` creates the demo plant, which is then grown to 1,000 users by
 # SQL straight into its database (users table and change feed; stewardd is stopped meanwhile).
@@ -128,6 +129,7 @@ for compositing in ${MODES:-default accelerated}; do
     t1=$(date +%s%N)
     echo "{\"mode\":\"startup\",\"compositing\":\"$compositing\",\"wall_ms\":$(((t1 - t0) / 1000000)),\"app\":$line,\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
   done
+  [ -n "${STARTUP_ONLY:-}" ] && continue
   for i in 1 2 3; do
     "$APP" 2>>"$WORK/app.log" &
     app=$!

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSyncProgress } from "./views/SyncBar";
 import { syncWords } from "./progress";
@@ -6,22 +6,25 @@ import type { SessionInfo } from "./bindings/SessionInfo";
 import { api, describeError, IpcError, isSessionEnded, toIpcError } from "./ipc";
 import { formatDataAge, formatQueue, isStale } from "./format";
 import { RoleMatrixView } from "./views/RoleMatrixView";
-import { EffectiveMatrixView } from "./views/EffectiveMatrixView";
-import { PeopleView } from "./views/PeopleView";
-import { ExplainerView } from "./views/ExplainerView";
-import { OutboxView } from "./views/OutboxView";
-import { AssetsView } from "./views/AssetsView";
-import { AuditView } from "./views/AuditView";
-import { KeysView } from "./views/KeysView";
-import { LegacyView } from "./views/LegacyView";
-import { GroupsView } from "./views/GroupsView";
-import { ProjectsView } from "./views/ProjectsView";
-import { WhoCanView } from "./views/WhoCanView";
-import { WorkforceView } from "./views/WorkforceView";
-import { DevicesView } from "./views/DevicesView";
 import { ConfirmDialog } from "./views/Dialog";
 import { BrandMark } from "./views/BrandMark";
-import { useBenchMode } from "./bench";
+import { benchMark, useBenchMode } from "./bench";
+
+// The role matrix is the first view painted; every other view is its own chunk, loaded when its
+// tab is first opened, so start-up parses only what the first paint needs.
+const EffectiveMatrixView = lazy(() => import("./views/EffectiveMatrixView").then((m) => ({ default: m.EffectiveMatrixView })));
+const PeopleView = lazy(() => import("./views/PeopleView").then((m) => ({ default: m.PeopleView })));
+const ExplainerView = lazy(() => import("./views/ExplainerView").then((m) => ({ default: m.ExplainerView })));
+const OutboxView = lazy(() => import("./views/OutboxView").then((m) => ({ default: m.OutboxView })));
+const AssetsView = lazy(() => import("./views/AssetsView").then((m) => ({ default: m.AssetsView })));
+const AuditView = lazy(() => import("./views/AuditView").then((m) => ({ default: m.AuditView })));
+const KeysView = lazy(() => import("./views/KeysView").then((m) => ({ default: m.KeysView })));
+const LegacyView = lazy(() => import("./views/LegacyView").then((m) => ({ default: m.LegacyView })));
+const GroupsView = lazy(() => import("./views/GroupsView").then((m) => ({ default: m.GroupsView })));
+const ProjectsView = lazy(() => import("./views/ProjectsView").then((m) => ({ default: m.ProjectsView })));
+const WhoCanView = lazy(() => import("./views/WhoCanView").then((m) => ({ default: m.WhoCanView })));
+const WorkforceView = lazy(() => import("./views/WorkforceView").then((m) => ({ default: m.WorkforceView })));
+const DevicesView = lazy(() => import("./views/DevicesView").then((m) => ({ default: m.DevicesView })));
 
 /** The views in nav order, grouped; `key` is the Alt+digit shortcut (the first five views keep
  *  theirs). Arrow keys move through the tabs in this order. */
@@ -48,6 +51,8 @@ const TAB_GROUPS = [...new Set(TABS.map((t) => t.group))];
 
 /** How often the console pulls the change feed (and sends queued changes) on its own. */
 const SYNC_EVERY_MS = 2 * 60 * 1000;
+/** How long after an offline open the platform is first tried. */
+const FIRST_SYNC_AFTER_MS = 1000;
 
 interface Props {
   session: SessionInfo;
@@ -59,6 +64,7 @@ interface Props {
 export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Props) {
   const queryClient = useQueryClient();
   const bench = useBenchMode();
+  benchMark("shell");
   const [tab, setTab] = useState<TabId>(bench === "scroll" ? "effective" : "roles");
   const [now, setNow] = useState(() => new Date());
   const [syncError, setSyncError] = useState<IpcError | null>(null);
@@ -101,10 +107,14 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
   const runSync = sync.mutate;
 
   useEffect(() => {
-    // A profile opened offline tries the platform at once, then every few minutes.
-    if (!initial.online) runSync();
+    // A profile opened offline tries the platform once the first view is on screen (the cache
+    // answers first; a platform that is down must not hold up the paint), then every few minutes.
+    const first = initial.online ? undefined : window.setTimeout(() => runSync(), FIRST_SYNC_AFTER_MS);
     const t = window.setInterval(() => runSync(), SYNC_EVERY_MS);
-    return () => window.clearInterval(t);
+    return () => {
+      window.clearTimeout(first);
+      window.clearInterval(t);
+    };
   }, [initial.online, runSync]);
 
   useEffect(() => {
@@ -237,20 +247,22 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
       </nav>
 
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === "roles" && <RoleMatrixView ageText={ageText} />}
-        {tab === "effective" && <EffectiveMatrixView ageText={ageText} />}
-        {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
-        {tab === "explain" && <ExplainerView ageText={ageText} />}
-        {tab === "whocan" && <WhoCanView ageText={ageText} />}
-        {tab === "workforces" && <WorkforceView ageText={ageText} />}
-        {tab === "groups" && <GroupsView ageText={ageText} online={age.online} />}
-        {tab === "projects" && <ProjectsView ageText={ageText} online={age.online} />}
-        {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
-        {tab === "devices" && <DevicesView ageText={ageText} />}
-        {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
-        {tab === "audit" && <AuditView />}
-        {tab === "legacy" && <LegacyView ageText={ageText} online={age.online} />}
-        {tab === "changes" && <OutboxView ageText={ageText} onSend={() => runSync()} sending={sync.isPending} />}
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          {tab === "roles" && <RoleMatrixView ageText={ageText} />}
+          {tab === "effective" && <EffectiveMatrixView ageText={ageText} />}
+          {tab === "people" && <PeopleView ageText={ageText} online={age.online} />}
+          {tab === "explain" && <ExplainerView ageText={ageText} />}
+          {tab === "whocan" && <WhoCanView ageText={ageText} />}
+          {tab === "workforces" && <WorkforceView ageText={ageText} />}
+          {tab === "groups" && <GroupsView ageText={ageText} online={age.online} />}
+          {tab === "projects" && <ProjectsView ageText={ageText} online={age.online} />}
+          {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
+          {tab === "devices" && <DevicesView ageText={ageText} />}
+          {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
+          {tab === "audit" && <AuditView />}
+          {tab === "legacy" && <LegacyView ageText={ageText} online={age.online} />}
+          {tab === "changes" && <OutboxView ageText={ageText} onSend={() => runSync()} sending={sync.isPending} />}
+        </Suspense>
       </main>
 
       {confirmForget && (

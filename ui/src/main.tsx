@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
+import { api } from "./ipc";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -14,6 +15,10 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// The first IPC answer (profiles, keyring, settings) is asked for before React first renders,
+// so the two overlap.
+void queryClient.prefetchQuery({ queryKey: ["welcome"], queryFn: api.welcome, staleTime: Infinity });
 
 const root = document.getElementById("root");
 if (root) {

@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { api, describeError, toIpcError } from "../ipc";
 import { moduleTitle, roleMatrixSections, roleTotals } from "../matrix";
 import { AgeNote, ErrorNote } from "./Dialog";
-import { afterPaint, benchMarks, useBenchMode } from "../bench";
+import { afterPaint, benchMark, benchMarks, useBenchMode } from "../bench";
 
 /** Org roles × the permission catalog, one section per module. Each role includes the ones
  *  left of it. */
@@ -14,7 +14,9 @@ export function RoleMatrixView({ ageText }: { ageText: string }) {
   // STEWARD_BENCH=startup: report the time from process start to the painted matrix.
   const bench = useBenchMode();
   const painted = matrix.data !== undefined;
+  if (painted) benchMark("role_matrix_data");
   useEffect(() => {
+    if (bench === "startup" && painted) benchMark("role_matrix_rendered");
     if (bench === "startup" && painted) afterPaint(() => void api.benchReport({ view: "role_matrix", page_ms: benchMarks() }));
   }, [bench, painted]);
 
