@@ -1,4 +1,4 @@
-import { useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import {
   createColumnHelper,
@@ -6,6 +6,7 @@ import {
   getCoreRowModel,
   useReactTable,
   type ColumnDef,
+  type Row,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { MatrixRow } from "../bindings/MatrixRow";
@@ -81,6 +82,45 @@ function cellClass(meta: unknown, base: string): string {
   return `${base}${m.band === 1 ? " band" : ""}${m.first ? " module-start" : ""}`;
 }
 
+/** One person's row. Memoized: while scrolling only the rows entering the window render; the
+ *  ones already there keep their row object and position, so React skips them. */
+const BodyRow = memo(function BodyRow({
+  row,
+  index,
+  start,
+  width,
+}: {
+  row: Row<MatrixRow>;
+  index: number;
+  start: number;
+  width: number;
+}) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      data-testid={`effective-row-${row.original.name}`}
+      className={row.original.pending ? "grid-row body pending" : "grid-row body"}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, width }}
+    >
+      {row.getVisibleCells().map((cell) => (
+        <div
+          key={cell.id}
+          role="gridcell"
+          className={
+            cell.column.id === "person"
+              ? "sticky-left body-cell"
+              : cellClass(cell.column.columnDef.meta, "body-cell mark-cell")
+          }
+          style={{ width: cell.column.getSize() }}
+        >
+          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+        </div>
+      ))}
+    </div>
+  );
+});
+
 /** People × catalog permissions as the resolver decides them, virtualized for large orgs. */
 export function EffectiveMatrixView({ ageText }: { ageText: string }) {
   const [filter, setFilter] = useState("");
@@ -106,7 +146,8 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    // Enough for a fast wheel step; every extra row is ~90 more cells to lay out each frame.
+    overscan: 6,
   });
   const width = table.getTotalSize();
 
@@ -206,32 +247,7 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
           <div className="grid-body" role="rowgroup" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index];
-              if (!row) return null;
-              return (
-                <div
-                  key={row.id}
-                  role="row"
-                  aria-rowindex={item.index + 2}
-                  data-testid={`effective-row-${row.original.name}`}
-                  className={row.original.pending ? "grid-row body pending" : "grid-row body"}
-                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width }}
-                >
-                  {row.getVisibleCells().map((cell) => (
-                    <div
-                      key={cell.id}
-                      role="gridcell"
-                      className={
-                        cell.column.id === "person"
-                          ? "sticky-left body-cell"
-                          : cellClass(cell.column.columnDef.meta, "body-cell mark-cell")
-                      }
-                      style={{ width: cell.column.getSize() }}
-                    >
-                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                    </div>
-                  ))}
-                </div>
-              );
+              return row ? <BodyRow key={row.id} row={row} index={item.index} start={item.start} width={width} /> : null;
             })}
           </div>
         </div>
