@@ -67,6 +67,14 @@ pub struct OwnClient {
 }
 
 /// The error every failed broker call becomes: the store was left unchanged, try again later.
+/// stewardd's broker connections (dynsec control, device plane) carry small request/answer
+/// messages: without TCP_NODELAY, Nagle and delayed ACKs added ~45 ms to each round trip.
+pub(crate) fn low_latency() -> rumqttc::NetworkOptions {
+    let mut options = rumqttc::NetworkOptions::new();
+    options.set_tcp_nodelay(true);
+    options
+}
+
 pub fn unavailable(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "broker_unavailable", message)
 }

@@ -59,7 +59,8 @@ impl DynsecClient {
         options.set_clean_session(true);
         // Listing answers can be large.
         options.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
-        let (client, eventloop) = AsyncClient::new(options, 64);
+        let (client, mut eventloop) = AsyncClient::new(options, 64);
+        eventloop.set_network_options(super::low_latency());
         let pending: Pending = Arc::default();
         let (ready_tx, ready) = watch::channel(false);
         let task = tokio::spawn(run(eventloop, client.clone(), pending.clone(), ready_tx));

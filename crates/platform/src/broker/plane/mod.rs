@@ -120,6 +120,7 @@ pub async fn start(
     options.set_max_packet_size(Some(1024 * 1024));
     // rumqttc sizes a table by this bound (65,535 by default: ~13 MB).
     options.set_outgoing_inflight_upper_limit(1024);
+    options.set_network_options(super::low_latency());
     let (client, eventloop) = AsyncClient::new(options, 4096);
     let (ready_tx, mut ready) = watch::channel(false);
     let rpc = Arc::new(Rpc::new(client.clone()));

@@ -393,8 +393,17 @@ pub async fn run_writer(
             }
         };
         take(first, &mut transitions);
+        // Readings alone wait to coalesce; a transition ends the wait at once, so presence
+        // reaches the change feed without waiting on telemetry.
         if transitions.is_empty() {
-            tokio::time::sleep(TELEMETRY_COALESCE).await;
+            let deadline = tokio::time::Instant::now() + TELEMETRY_COALESCE;
+            while transitions.is_empty() {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(w)) => take(w, &mut transitions),
+                    // The deadline passed, or the channel closed: write what there is.
+                    Ok(None) | Err(_) => break,
+                }
+            }
         }
         while let Ok(w) = rx.try_recv() {
             take(w, &mut transitions);
