@@ -6,6 +6,7 @@ import {
   getCoreRowModel,
   useReactTable,
   type ColumnDef,
+  type Header,
   type Row,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
@@ -82,19 +83,41 @@ function cellClass(meta: unknown, base: string): string {
   return `${base}${m.band === 1 ? " band" : ""}${m.first ? " module-start" : ""}`;
 }
 
+/** What a row needs to draw one permission's cell: its classes (module band, module start) and
+ *  its name for the tooltip. In leaf-column order, which is catalog order. */
+interface MarkColumn {
+  name: string;
+  className: string;
+}
+
+function markColumnsFor(permissions: PermissionColumn[]): MarkColumn[] {
+  return groupByModule(permissions).flatMap((group, g) =>
+    group.columns.map((perm, i) => ({
+      name: perm.name,
+      className: cellClass({ band: g % 2, first: i === 0 }, "body-cell mark-cell"),
+    })),
+  );
+}
+
 /** One person's row. Memoized: while scrolling only the rows entering the window render; the
- *  ones already there keep their row object and position, so React skips them. */
+ *  ones already there keep their row object and position, so React skips them. The permission
+ *  cells are drawn straight from the row's flags (fixed width in CSS), one element each, not
+ *  through the table's cell renderers: a row entering the window is ~90 of them. */
 const BodyRow = memo(function BodyRow({
   row,
   index,
   start,
   width,
+  marks,
 }: {
   row: Row<MatrixRow>;
   index: number;
   start: number;
   width: number;
+  marks: MarkColumn[];
 }) {
+  const person = row.getVisibleCells()[0];
+  const flags = row.original.cells;
   return (
     <div
       role="row"
@@ -103,20 +126,82 @@ const BodyRow = memo(function BodyRow({
       className={row.original.pending ? "grid-row body pending" : "grid-row body"}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, width }}
     >
-      {row.getVisibleCells().map((cell) => (
-        <div
-          key={cell.id}
-          role="gridcell"
-          className={
-            cell.column.id === "person"
-              ? "sticky-left body-cell"
-              : cellClass(cell.column.columnDef.meta, "body-cell mark-cell")
-          }
-          style={{ width: cell.column.getSize() }}
-        >
-          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+      {person && (
+        <div role="gridcell" className="sticky-left body-cell" style={{ width: NAME_WIDTH }}>
+          {flexRender(person.column.columnDef.cell, person.getContext())}
         </div>
-      ))}
+      )}
+      {marks.map((mark, i) =>
+        flags[i] ? (
+          <div
+            key={mark.name}
+            role="gridcell"
+            className={`${mark.className} mark yes`}
+            title={`${row.original.name} has ${mark.name}`}
+          >
+            ■
+          </div>
+        ) : (
+          // Denied: an empty cell (the dot is drawn by CSS, not read out).
+          <div key={mark.name} role="gridcell" className={`${mark.className} mark no`} />
+        ),
+      )}
+    </div>
+  );
+});
+
+/** The two header rows. Memoized: the view re-renders on every scroll frame (the virtualizer),
+ *  and the ~110 header cells never change while scrolling. */
+const GridHead = memo(function GridHead({
+  moduleHeaders,
+  leafHeaders,
+}: {
+  moduleHeaders: Header<MatrixRow, unknown>[];
+  leafHeaders: Header<MatrixRow, unknown>[];
+}) {
+  return (
+    <div className="grid-head" role="rowgroup">
+      {moduleHeaders.length > 0 && (
+        <div className="grid-row modules" role="row">
+          {moduleHeaders.map((header) => (
+            <div
+              key={header.id}
+              role="columnheader"
+              className={
+                header.isPlaceholder
+                  ? "sticky-left head-cell module-head"
+                  : cellClass(header.column.columnDef.meta, "head-cell module-head")
+              }
+              style={{ width: header.getSize() }}
+            >
+              {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
+            </div>
+          ))}
+        </div>
+      )}
+      <div className="grid-row actions" role="row">
+        {leafHeaders.map((header) =>
+          header.column.id === "person" ? (
+            <div
+              key={header.id}
+              role="columnheader"
+              className="sticky-left head-cell"
+              style={{ width: header.getSize() }}
+            >
+              {flexRender(header.column.columnDef.header, header.getContext())}
+            </div>
+          ) : (
+            <div
+              key={header.id}
+              role="columnheader"
+              className={cellClass(header.column.columnDef.meta, "head-cell")}
+              style={{ width: header.getSize() }}
+            >
+              {flexRender(header.column.columnDef.header, header.getContext())}
+            </div>
+          ),
+        )}
+      </div>
     </div>
   );
 });
@@ -132,6 +217,7 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
   });
   const permissions = matrix.data?.permissions;
   const columns = useMemo(() => (permissions ? columnsFor(permissions) : []), [permissions]);
+  const marks = useMemo(() => (permissions ? markColumnsFor(permissions) : []), [permissions]);
   const data = useMemo(() => matrix.data?.rows ?? [], [matrix.data]);
   const table = useReactTable({ data, columns, getCoreRowModel: getCoreRowModel() });
   const rows = table.getRowModel().rows;
@@ -201,53 +287,13 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
         aria-colcount={(permissions?.length ?? 0) + 1}
       >
         <div className="grid" style={{ width }}>
-          <div className="grid-head" role="rowgroup">
-            {moduleHeaders.length > 0 && (
-              <div className="grid-row modules" role="row">
-                {moduleHeaders.map((header) => (
-                  <div
-                    key={header.id}
-                    role="columnheader"
-                    className={
-                      header.isPlaceholder
-                        ? "sticky-left head-cell module-head"
-                        : cellClass(header.column.columnDef.meta, "head-cell module-head")
-                    }
-                    style={{ width: header.getSize() }}
-                  >
-                    {header.isPlaceholder ? null : flexRender(header.column.columnDef.header, header.getContext())}
-                  </div>
-                ))}
-              </div>
-            )}
-            <div className="grid-row actions" role="row">
-              {leafHeaders.map((header) =>
-                header.column.id === "person" ? (
-                  <div
-                    key={header.id}
-                    role="columnheader"
-                    className="sticky-left head-cell"
-                    style={{ width: header.getSize() }}
-                  >
-                    {flexRender(header.column.columnDef.header, header.getContext())}
-                  </div>
-                ) : (
-                  <div
-                    key={header.id}
-                    role="columnheader"
-                    className={cellClass(header.column.columnDef.meta, "head-cell")}
-                    style={{ width: header.getSize() }}
-                  >
-                    {flexRender(header.column.columnDef.header, header.getContext())}
-                  </div>
-                ),
-              )}
-            </div>
-          </div>
+          <GridHead moduleHeaders={moduleHeaders} leafHeaders={leafHeaders} />
           <div className="grid-body" role="rowgroup" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index];
-              return row ? <BodyRow key={row.id} row={row} index={item.index} start={item.start} width={width} /> : null;
+              return row ? (
+                <BodyRow key={row.id} row={row} index={item.index} start={item.start} width={width} marks={marks} />
+              ) : null;
             })}
           </div>
         </div>
