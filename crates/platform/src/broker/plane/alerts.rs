@@ -131,7 +131,8 @@ impl Alerts {
         Ok(())
     }
 
-    /// Whether the org has threshold rules (else a reading need not be looked at).
+    /// Whether the org has enabled threshold rules (what `on_telemetry` evaluates).
+    #[cfg(test)]
     pub fn watches_telemetry(&self, org: i64) -> bool {
         self.lock().is_ok_and(|inner| {
             inner.rules.get(&org).is_some_and(|rules| {

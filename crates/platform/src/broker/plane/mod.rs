@@ -294,9 +294,7 @@ fn incoming(tracker: &Tracker, alerts: &Alerts, now: i64, p: &Publish) -> ApiRes
         Some(Parsed::Telemetry(device)) if p.payload.len() <= presence::MAX_READING => {
             match serde_json::from_slice::<Value>(&p.payload) {
                 Ok(v) => {
-                    if alerts.watches_telemetry(org) {
-                        alerts.on_telemetry(org, i64::from(device), &v, now)?;
-                    }
+                    alerts.on_telemetry(org, i64::from(device), &v, now)?;
                     (device, Message::Telemetry(v))
                 }
                 // Not JSON: not a reading.
