@@ -665,6 +665,7 @@ async fn register(
 /// What a poller last saw: device → (online, when the response showing it arrived).
 type Seen = Arc<Mutex<HashMap<i64, (bool, Instant)>>>;
 
+#[derive(Default)]
 struct Poller {
     seen: Seen,
     polls: Arc<AtomicUsize>,
@@ -674,11 +675,7 @@ struct Poller {
 
 /// `GET /presence?logical_group=` back to back; records each probe's state when it changes.
 fn poll_presence(api: Api, token: String, group: i64, stop: watch::Receiver<bool>) -> Poller {
-    let p = Poller {
-        seen: Arc::default(),
-        polls: Arc::default(),
-        busy_us: Arc::default(),
-    };
+    let p = Poller::default();
     let (seen, polls, busy) = (p.seen.clone(), p.polls.clone(), p.busy_us.clone());
     tokio::spawn(async move {
         let path = format!("/presence?logical_group={group}");
@@ -703,11 +700,7 @@ fn poll_presence(api: Api, token: String, group: i64, stop: watch::Receiver<bool
 
 /// `GET /changes?since=` back to back from `head`; records each presence change.
 fn poll_changes(api: Api, token: String, head: i64, stop: watch::Receiver<bool>) -> Poller {
-    let p = Poller {
-        seen: Arc::default(),
-        polls: Arc::default(),
-        busy_us: Arc::default(),
-    };
+    let p = Poller::default();
     let (seen, polls, busy) = (p.seen.clone(), p.polls.clone(), p.busy_us.clone());
     tokio::spawn(async move {
         let mut cursor = head;
