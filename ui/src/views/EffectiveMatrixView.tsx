@@ -56,16 +56,6 @@ function columnsFor(permissions: PermissionColumn[]): ColumnDef<MatrixRow, unkno
               {perm.name}
             </span>
           ),
-          cell: (info) =>
-            info.getValue() ? (
-              <span className="mark yes" title={`${info.row.original.name} has ${perm.name}`}>
-                ■
-              </span>
-            ) : (
-              <span className="mark no" aria-hidden="true">
-                ·
-              </span>
-            ),
         }),
       ),
     }),
@@ -83,20 +73,21 @@ function cellClass(meta: unknown, base: string): string {
   return `${base}${m.band === 1 ? " band" : ""}${m.first ? " module-start" : ""}`;
 }
 
-/** What a row needs to draw one permission's cell: its classes (module band, module start) and
- *  its name for the tooltip. In leaf-column order, which is catalog order. */
+/** What a row needs to draw one permission's cell: its classes (module band, module start, from
+ *  the column's meta) and its name for the tooltip. In leaf-column order, which is catalog order;
+ *  the permission columns have no cell renderer of their own, `BodyRow` draws them. */
 interface MarkColumn {
   name: string;
   className: string;
 }
 
-function markColumnsFor(permissions: PermissionColumn[]): MarkColumn[] {
-  return groupByModule(permissions).flatMap((group, g) =>
-    group.columns.map((perm, i) => ({
-      name: perm.name,
-      className: cellClass({ band: g % 2, first: i === 0 }, "body-cell mark-cell"),
-    })),
-  );
+function markColumnsFor(leafHeaders: Header<MatrixRow, unknown>[]): MarkColumn[] {
+  return leafHeaders
+    .filter((header) => header.column.id !== "person")
+    .map((header) => ({
+      name: header.column.id,
+      className: cellClass(header.column.columnDef.meta, "body-cell mark-cell"),
+    }));
 }
 
 /** One person's row. Memoized: while scrolling only the rows entering the window render; the
@@ -217,7 +208,6 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
   });
   const permissions = matrix.data?.permissions;
   const columns = useMemo(() => (permissions ? columnsFor(permissions) : []), [permissions]);
-  const marks = useMemo(() => (permissions ? markColumnsFor(permissions) : []), [permissions]);
   const data = useMemo(() => matrix.data?.rows ?? [], [matrix.data]);
   const table = useReactTable({ data, columns, getCoreRowModel: getCoreRowModel() });
   const rows = table.getRowModel().rows;
@@ -226,6 +216,7 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
   const headerGroups = table.getHeaderGroups();
   const moduleHeaders = headerGroups.length > 1 ? (headerGroups[0]?.headers ?? []) : [];
   const leafHeaders = headerGroups[headerGroups.length - 1]?.headers ?? [];
+  const marks = useMemo(() => markColumnsFor(leafHeaders), [leafHeaders]);
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
