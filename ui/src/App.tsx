@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Profile } from "./bindings/Profile";
 import type { SessionInfo } from "./bindings/SessionInfo";
+import type { Welcome } from "./bindings/Welcome";
 import { api, describeError, IpcError, toIpcError } from "./ipc";
 import { useIdleLock } from "./idle";
 import { SignIn } from "./views/SignIn";
@@ -15,21 +16,28 @@ type Phase =
   | { kind: "open"; session: SessionInfo }
   | { kind: "locked"; profile: Profile };
 
+function firstPhase(welcome: Welcome | undefined): Phase {
+  if (!welcome) return { kind: "starting" };
+  return welcome.session ? { kind: "open", session: welcome.session } : { kind: "signed-out" };
+}
+
 export function App() {
   const queryClient = useQueryClient();
   const welcome = useQuery({ queryKey: ["welcome"], queryFn: api.welcome, staleTime: Infinity });
-  const [phase, setPhase] = useState<Phase>({ kind: "starting" });
+  // Until the user acts, the phase follows from the welcome: rendered in the same pass as the
+  // welcome arrives, not one effect later.
+  const [chosen, setPhase] = useState<Phase | null>(null);
+  const phase: Phase = chosen ?? firstPhase(welcome.data);
+  if (welcome.data) benchMark("welcome");
 
-  useEffect(() => {
-    if (phase.kind !== "starting" || !welcome.data) return;
-    benchMark("welcome");
-    const session = welcome.data.session;
-    setPhase(session ? { kind: "open", session } : { kind: "signed-out" });
-  }, [phase.kind, welcome.data]);
-
-  const opened = useCallback((session: SessionInfo) => {
-    setPhase({ kind: "open", session });
-  }, []);
+  const opened = useCallback(
+    (session: SessionInfo) => {
+      // The first view is the role matrix: its answer is asked for while the shell renders.
+      void queryClient.prefetchQuery({ queryKey: ["role_matrix"], queryFn: api.roleMatrix, staleTime: Infinity });
+      setPhase({ kind: "open", session });
+    },
+    [queryClient],
+  );
 
   // Everything a profile showed leaves memory; the profile list is read again.
   const dropData = useCallback(() => {

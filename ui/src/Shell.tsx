@@ -102,7 +102,8 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
     onSettled: () => {
       void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
     },
-  });  const progress = useSyncProgress(sync.isPending);
+  });
+  const progress = useSyncProgress(sync.isPending);
 
   const runSync = sync.mutate;
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import type { Profile } from "../bindings/Profile";
 import type { SessionInfo } from "../bindings/SessionInfo";
@@ -66,9 +66,11 @@ export function SignIn({ welcome, profile, notice, onOpen }: Props) {
     },
   });
 
-  // Benchmarks open the only cached profile offline, once, with the prefilled password.
+  // Benchmarks open the only cached profile offline, once, with the prefilled password, as a
+  // user pressing Enter would: asked for before this screen is painted, so the unlock overlaps
+  // the paint.
   const autoOpened = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (autoOpened.current || !welcome.auto_open_offline || profile || notice) return;
     const only = welcome.profiles.length === 1 ? welcome.profiles[0] : undefined;
     if (!only || !welcome.password) return;
