@@ -4,7 +4,8 @@
 #
 #   cargo build --release -p steward-console -p steward-platform   # after: npm --prefix ui run build
 #   bash tests/e2e/bench-console.sh [RUNS]                          # RUNS start-ups per mode, default 10
-#   (MODES="default accelerated env-off" picks webview modes; STARTUP_ONLY=1 skips memory and scroll)
+#   (MODES="default accelerated env-off" picks webview modes; STARTUP_ONLY=1 skips memory and scroll;
+#   SCROLL_ONLY=1 measures only scrolling, RUNS times)
 #
 # Set-up: `stewardd serve --demo` creates the demo plant, which is then grown to 1,000 users by
 # SQL straight into its database (users table and change feed; stewardd is stopped meanwhile).
@@ -124,6 +125,7 @@ for compositing in ${MODES:-default accelerated}; do
     env-off) export WEBKIT_DISABLE_COMPOSITING_MODE=1 ;;
   esac
   for i in $(seq 1 "$RUNS"); do
+    [ -n "${SCROLL_ONLY:-}" ] && break
     t0=$(date +%s%N)
     line=$(STEWARD_BENCH=startup timeout 60 "$APP" 2>>"$WORK/app.log" | grep '"bench"')
     t1=$(date +%s%N)
@@ -131,13 +133,14 @@ for compositing in ${MODES:-default accelerated}; do
   done
   [ -n "${STARTUP_ONLY:-}" ] && continue
   for i in 1 2 3; do
+    [ -n "${SCROLL_ONLY:-}" ] && break
     "$APP" 2>>"$WORK/app.log" &
     app=$!
     sleep 12
     echo "{\"mode\":\"memory\",\"compositing\":\"$compositing\",\"mem\":$(tree_memory $app),\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
     kill $app; wait $app 2>/dev/null || true
   done
-  for i in 1 2; do
+  for i in $(seq 1 "$([ -n "${SCROLL_ONLY:-}" ] && echo "$RUNS" || echo 2)"); do
     line=$(STEWARD_BENCH=scroll timeout 300 "$APP" 2>>"$WORK/app.log" | grep '"bench"')
     echo "{\"mode\":\"scroll\",\"compositing\":\"$compositing\",\"app\":$line,\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
   done
@@ -153,7 +156,7 @@ for comp in dict.fromkeys(r["compositing"] for r in rows):
     print(json.dumps({
         "webview": comp,
         "startup_ms_median": med([r["app"]["ms_since_start"] for r in start]),
-        "startup_ms_min_max": [min(r["app"]["ms_since_start"] for r in start), max(r["app"]["ms_since_start"] for r in start)],
+        "startup_ms_min_max": [min(r["app"]["ms_since_start"] for r in start), max(r["app"]["ms_since_start"] for r in start)] if start else None,
         "wall_ms_median": med([r["wall_ms"] for r in start]),
         "pss_mb_median": med([r["mem"]["pss_mb"] for r in mem]),
         "rss_mb_median": med([r["mem"]["rss_mb"] for r in mem]),

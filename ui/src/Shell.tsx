@@ -1,7 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSyncProgress } from "./views/SyncBar";
-import { syncWords } from "./progress";
+import { syncChangedData, syncWords, type SyncRound } from "./progress";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import { api, describeError, IpcError, isSessionEnded, toIpcError } from "./ipc";
 import { formatDataAge, formatQueue, isStale } from "./format";
@@ -85,22 +85,33 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
   }, []);
 
   const sync = useMutation({
-    mutationFn: async () => {
+    mutationFn: async (): Promise<{ round: SyncRound; error: IpcError | null }> => {
       const before = await api.session();
-      if (before.age.pending > 0) {
-        try {
-          await api.replay();
-        } catch (raw) {
-          const e = toIpcError(raw);
-          if (!e.is("offline")) throw e;
+      const round: SyncRound = { replayed: false, applied: null, wasOnline: before.online };
+      try {
+        if (before.age.pending > 0) {
+          round.replayed = true;
+          try {
+            await api.replay();
+          } catch (raw) {
+            const e = toIpcError(raw);
+            if (!e.is("offline")) throw e;
+          }
         }
+        round.applied = (await api.sync()).applied;
+        return { round, error: null };
+      } catch (raw) {
+        return { round, error: toIpcError(raw) };
       }
-      return api.sync();
     },
-    onSuccess: () => setSyncError(null),
-    onError: (raw) => setSyncError(toIpcError(raw)),
-    onSettled: () => {
-      void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
+    onSettled: (outcome, raw) => {
+      setSyncError(outcome?.error ?? (raw ? toIpcError(raw) : null));
+      // The session's status and data age always; the views only when their data may differ.
+      if (!outcome || syncChangedData(outcome.round)) {
+        void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
+      } else {
+        void queryClient.invalidateQueries({ queryKey: ["session"] });
+      }
     },
   });
   const progress = useSyncProgress(sync.isPending);
@@ -152,6 +163,10 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
   const age = session.age;
   const queue = formatQueue(age);
   const ended = syncError !== null && isSessionEnded(syncError);
+  // A platform that is down is a status, said in the top bar beside the data's age, not a banner:
+  // it comes and goes with every sync attempt, and a banner appearing would move the view under
+  // the user's pointer. Errors that need the user (a session that ended) keep the banner.
+  const unreachable = syncError?.is("offline") ? syncError : null;
   const ageText = formatDataAge(age, now);
 
   return (
@@ -180,10 +195,16 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
               {queue}
             </button>
           )}
-          {sync.isPending && (
+          {sync.isPending ? (
             <span className="syncing" data-testid="syncing">
               {syncWords(progress)}
             </span>
+          ) : (
+            unreachable && (
+              <span className="syncing" data-testid="unreachable" title={describeError(unreachable)}>
+                Cannot reach the platform · working from the cache
+              </span>
+            )
           )}
         </div>
         <div className="actions">
@@ -199,7 +220,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
         </div>
       </header>
 
-      {syncError && (
+      {syncError && !unreachable && (
         <div className={`banner ${ended ? "warn" : "info"}`} role="status">
           <span>{describeError(syncError)}</span>
           {ended && (

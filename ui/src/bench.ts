@@ -29,9 +29,21 @@ export function afterPaint(then: () => void): void {
   requestAnimationFrame(() => requestAnimationFrame(then));
 }
 
-/** max, p99 and p50 of frame intervals in ms, and how many exceeded 32 ms. */
-export function frameStats(intervals: number[]): { frames: number; max: number; p99: number; p50: number; over32: number } {
+/** max, p99 and p50 of frame intervals in ms, how many exceeded 32 ms, and where the five
+ *  slowest frames were (frame index and ms), to tell a warm-up from a pause mid-scroll. */
+export function frameStats(intervals: number[]): {
+  frames: number;
+  max: number;
+  p99: number;
+  p50: number;
+  over32: number;
+  slowest: Array<[number, number]>;
+} {
   const sorted = [...intervals].sort((a, b) => a - b);
+  const slowest = intervals
+    .map((ms, i): [number, number] => [i, Math.round(ms)])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return {
     frames: sorted.length,
@@ -39,6 +51,7 @@ export function frameStats(intervals: number[]): { frames: number; max: number; 
     p99: at(0.99),
     p50: at(0.5),
     over32: sorted.filter((ms) => ms > 32).length,
+    slowest,
   };
 }
 

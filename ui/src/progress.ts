@@ -15,3 +15,24 @@ export function syncWords(p: SyncProgress | null, start = 0): string {
   const total = p.head - start;
   return `Syncing · ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} changes`;
 }
+
+/** What one sync round did, as far as the views are concerned. */
+export interface SyncRound {
+  /** Queued changes were sent (accepted, conflicting or failed: the outbox changed either way). */
+  replayed: boolean;
+  /** Changes the pull applied to the cache; null when the pull failed. */
+  applied: number | null;
+  /** Whether the profile was online before the round. */
+  wasOnline: boolean;
+}
+
+/** Whether the views' data may have changed, so every query is asked again. A round that
+ *  changed nothing (the platform still down, or no new changes) refreshes only the session's
+ *  status and age: asking every view again would re-read, say, the 1,000-row effective matrix
+ *  for the same answer, a visible stall while scrolling. Coming back online counts as a change,
+ *  since the online-only views answer differently then. */
+export function syncChangedData(round: SyncRound): boolean {
+  if (round.replayed) return true;
+  if (round.applied === null) return false;
+  return round.applied > 0 || !round.wasOnline;
+}
