@@ -28,6 +28,9 @@ RUNS=${1:-10}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 STEWARDD=${STEWARDD:-$TARGET/release/stewardd}
 APP=${APP:-$TARGET/release/steward-console}
+# The baseline measured in the same run: a minimal Tauri app (tests/e2e/minimal-app), built with
+#   cargo build --release --manifest-path tests/e2e/minimal-app/Cargo.toml
+MINIMAL=${MINIMAL:-$TARGET/release/minimal-tauri-app}
 USERS=${USERS:-1000}
 cleanup() {
   [ -n "${platform:-}" ] && kill "$platform" 2>/dev/null || true
@@ -118,28 +121,34 @@ PY
 # Webview modes: `default` is what users get (hardware acceleration off, src-tauri/src/webview.rs);
 # `accelerated` is WebKit's own default (STEWARD_WEBVIEW_ACCELERATION=1); `env-off` adds
 # WEBKIT_DISABLE_COMPOSITING_MODE=1 on top of the default, as earlier measurements did.
-for compositing in ${MODES:-default accelerated}; do
+# `minimal` and `minimal-env-off` are the baseline app, WebKit's default and without compositing.
+default_modes="default accelerated"
+[ -x "$MINIMAL" ] && default_modes="$default_modes minimal minimal-env-off"
+for compositing in ${MODES:-$default_modes}; do
   unset STEWARD_WEBVIEW_ACCELERATION WEBKIT_DISABLE_COMPOSITING_MODE
+  bin=$APP
   case $compositing in
     accelerated) export STEWARD_WEBVIEW_ACCELERATION=1 ;;
-    env-off) export WEBKIT_DISABLE_COMPOSITING_MODE=1 ;;
+    env-off | minimal-env-off) export WEBKIT_DISABLE_COMPOSITING_MODE=1 ;;
   esac
+  case $compositing in minimal*) bin=$MINIMAL ;; esac
   for i in $(seq 1 "$RUNS"); do
     [ -n "${SCROLL_ONLY:-}" ] && break
     t0=$(date +%s%N)
-    line=$(STEWARD_BENCH=startup timeout 60 "$APP" 2>>"$WORK/app.log" | grep '"bench"')
+    line=$(STEWARD_BENCH=startup timeout 60 "$bin" 2>>"$WORK/app.log" | grep '"bench"')
     t1=$(date +%s%N)
     echo "{\"mode\":\"startup\",\"compositing\":\"$compositing\",\"wall_ms\":$(((t1 - t0) / 1000000)),\"app\":$line,\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
   done
   [ -n "${STARTUP_ONLY:-}" ] && continue
   for i in 1 2 3; do
     [ -n "${SCROLL_ONLY:-}" ] && break
-    "$APP" 2>>"$WORK/app.log" &
+    "$bin" 2>>"$WORK/app.log" &
     app=$!
     sleep 12
     echo "{\"mode\":\"memory\",\"compositing\":\"$compositing\",\"mem\":$(tree_memory $app),\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
     kill $app; wait $app 2>/dev/null || true
   done
+  case $compositing in minimal*) continue ;; esac
   for i in $(seq 1 "$([ -n "${SCROLL_ONLY:-}" ] && echo "$RUNS" || echo 2)"); do
     line=$(STEWARD_BENCH=scroll timeout 300 "$APP" 2>>"$WORK/app.log" | grep '"bench"')
     echo "{\"mode\":\"scroll\",\"compositing\":\"$compositing\",\"app\":$line,\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\"}" | tee -a "$results"
