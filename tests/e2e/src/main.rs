@@ -641,6 +641,9 @@ async fn role_matrix(run: &Run) -> Result<(), String> {
     Ok(())
 }
 
+/// The width of one permission's column in the effective matrix (CELL_WIDTH in the view).
+const MATRIX_CELL_PX: u32 = 30;
+
 async fn effective_matrix(run: &Run) -> Result<(), String> {
     let c = run.client()?;
     open_tab(c, "effective").await?;
@@ -673,10 +676,20 @@ async fn effective_matrix(run: &Run) -> Result<(), String> {
             },
         )
         .await?;
+        // The marks are drawn on a canvas: read what it shows, pixel by pixel, at the centre of
+        // each permission's column (headers in order), where an allowed mark is a green square.
         let held = c
             .execute(
-                "return Array.from(document.querySelectorAll(arguments[0] + ' .mark.yes')).map(m => m.title);",
-                vec![json!(row)],
+                r#"const canvas = document.querySelector(arguments[0] + ' canvas.marks');
+                   const names = Array.from(document.querySelectorAll('.grid-row.actions .vhead')).map(h => h.textContent);
+                   const ctx = canvas.getContext('2d');
+                   const ratio = canvas.width / (names.length * arguments[1]);
+                   const y = Math.floor(canvas.height / 2);
+                   return names.filter((name, i) => {
+                     const [r, g, , a] = ctx.getImageData(Math.floor((i + 0.5) * arguments[1] * ratio), y, 1, 1).data;
+                     return a > 200 && g > r + 40;
+                   });"#,
+                vec![json!(row), json!(MATRIX_CELL_PX)],
             )
             .await
             .map_err(cmd)?;
@@ -685,7 +698,7 @@ async fn effective_matrix(run: &Run) -> Result<(), String> {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .filter_map(|t| t.strip_prefix(&format!("{} has ", user.name)).map(str::to_owned))
+            .map(str::to_owned)
             .collect();
         let want: BTreeSet<String> = user
             .org_role
@@ -956,6 +969,8 @@ async fn offline_open(run: &Run) -> Result<(), String> {
     wait_text(c, "#roles-title", &["Org role matrix"]).await?;
     wait_ready(c, "[data-testid^=role-cell-]").await?;
     wait_text(c, ".age-note", &["Data as of", "offline"]).await?;
+    // The first attempt to reach the platform fails; the top bar says so (no banner).
+    wait_text(c, "[data-testid=unreachable]", &["Cannot reach the platform"]).await?;
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-import { memo, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import {
   createColumnHelper,
@@ -18,8 +18,12 @@ import { AgeNote, ErrorNote } from "./Dialog";
 import { afterPaint, frameStats, scrollThrough, useBenchMode } from "../bench";
 
 const ROW_HEIGHT = 30;
+/** The drawn cells' height: the row less its 1 px bottom border. */
+const MARK_HEIGHT = ROW_HEIGHT - 1;
 const CELL_WIDTH = 30;
 const NAME_WIDTH = 260;
+/** Row slots reused while scrolling; more than any window shows (a 4K screen is ~70 rows). */
+const SLOTS = 256;
 
 const column = createColumnHelper<MatrixRow>();
 
@@ -73,27 +77,82 @@ function cellClass(meta: unknown, base: string): string {
   return `${base}${m.band === 1 ? " band" : ""}${m.first ? " module-start" : ""}`;
 }
 
-/** What a row needs to draw one permission's cell: its classes (module band, module start, from
- *  the column's meta) and its name for the tooltip. In leaf-column order, which is catalog order;
- *  the permission columns have no cell renderer of their own, `BodyRow` draws them. */
+/** What a row needs to draw one permission's cell: its module band and whether it starts a
+ *  module (from the column's meta), and its name for the tooltip. In leaf-column order, which
+ *  is catalog order; the permission columns have no cell renderer of their own, `BodyRow` draws
+ *  them. */
 interface MarkColumn {
   name: string;
-  className: string;
+  band: boolean;
+  first: boolean;
 }
 
 function markColumnsFor(leafHeaders: Header<MatrixRow, unknown>[]): MarkColumn[] {
   return leafHeaders
     .filter((header) => header.column.id !== "person")
-    .map((header) => ({
-      name: header.column.id,
-      className: cellClass(header.column.columnDef.meta, "body-cell mark-cell"),
-    }));
+    .map((header) => {
+      const meta = (header.column.columnDef.meta ?? {}) as CellMeta;
+      return { name: header.column.id, band: meta.band === 1, first: meta.first === true };
+    });
 }
 
-/** One person's row. Memoized: while scrolling only the rows entering the window render; the
- *  ones already there keep their row object and position, so React skips them. The permission
- *  cells are drawn straight from the row's flags (fixed width in CSS), one element each, not
- *  through the table's cell renderers: a row entering the window is ~90 of them. */
+/** The colours of the drawn cells, as styles.css gives the header cells and the legend. */
+const PAINT = {
+  yes: "#1d7a45",
+  no: "#b9c0c9",
+  // Translucent, so the row's hover colour shows through.
+  band: "rgba(40, 70, 120, 0.045)",
+  divider: "#f0f2f5",
+  moduleStart: "#b9c2ce",
+};
+/** The allowed mark (a square) and the denied one (a dot), in CSS px. */
+const YES_SIZE = 9;
+const NO_SIZE = 2;
+
+/** Draws one row's permission cells: band, divider, and the allowed or denied mark. */
+function drawMarks(canvas: HTMLCanvasElement, flags: boolean[], marks: MarkColumn[]): void {
+  const ratio = window.devicePixelRatio || 1;
+  const width = marks.length * CELL_WIDTH;
+  const height = MARK_HEIGHT;
+  if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
+  if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  const middle = height / 2;
+  marks.forEach((mark, i) => {
+    const x = i * CELL_WIDTH;
+    if (mark.band) {
+      ctx.fillStyle = PAINT.band;
+      ctx.fillRect(x, 0, CELL_WIDTH, height);
+    }
+    ctx.fillStyle = mark.first ? PAINT.moduleStart : PAINT.divider;
+    ctx.fillRect(x, 0, 1, height);
+    const centre = x + CELL_WIDTH / 2 + 0.5;
+    if (flags[i]) {
+      ctx.fillStyle = PAINT.yes;
+      ctx.fillRect(Math.round(centre - YES_SIZE / 2), Math.round(middle - YES_SIZE / 2), YES_SIZE, YES_SIZE);
+    } else {
+      ctx.fillStyle = PAINT.no;
+      ctx.fillRect(Math.round(centre - NO_SIZE / 2), Math.round(middle - NO_SIZE / 2), NO_SIZE, NO_SIZE);
+    }
+  });
+}
+
+/** "Aisha Bello holds 12 of 91: assets.read, …" — what a screen reader says for the marks. */
+function heldLabel(name: string, flags: boolean[], marks: MarkColumn[]): string {
+  const held = marks.filter((_, i) => flags[i]).map((m) => m.name);
+  return held.length === 0
+    ? `${name} holds none of the ${marks.length} permissions`
+    : `${name} holds ${held.length} of ${marks.length}: ${held.join(", ")}`;
+}
+
+/** One person's row. Memoized, and kept in a slot that is reused as the window moves (see the
+ *  key in the view): while scrolling only the slots taking a new person render, and the others
+ *  are skipped. The permission cells are drawn on one canvas per row instead of ~90 boxes: a
+ *  row entering the window is a few elements and ~90 rectangles, not ~90 laid-out boxes to
+ *  paint. */
 const BodyRow = memo(function BodyRow({
   row,
   index,
@@ -109,11 +168,16 @@ const BodyRow = memo(function BodyRow({
 }) {
   const person = row.getVisibleCells()[0];
   const flags = row.original.cells;
+  const name = row.original.name;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useLayoutEffect(() => {
+    if (canvas.current) drawMarks(canvas.current, flags, marks);
+  }, [flags, marks]);
   return (
     <div
       role="row"
       aria-rowindex={index + 2}
-      data-testid={`effective-row-${row.original.name}`}
+      data-testid={`effective-row-${name}`}
       className={row.original.pending ? "grid-row body pending" : "grid-row body"}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT, width }}
     >
@@ -122,21 +186,21 @@ const BodyRow = memo(function BodyRow({
           {flexRender(person.column.columnDef.cell, person.getContext())}
         </div>
       )}
-      {marks.map((mark, i) =>
-        flags[i] ? (
-          <div
-            key={mark.name}
-            role="gridcell"
-            className={`${mark.className} mark yes`}
-            title={`${row.original.name} has ${mark.name}`}
-          >
-            ■
-          </div>
-        ) : (
-          // Denied: an empty cell (the dot is drawn by CSS, not read out).
-          <div key={mark.name} role="gridcell" className={`${mark.className} mark no`} />
-        ),
-      )}
+      <canvas
+        ref={canvas}
+        role="gridcell"
+        aria-colspan={marks.length}
+        aria-label={heldLabel(name, flags, marks)}
+        className="marks"
+        style={{ width: marks.length * CELL_WIDTH, height: MARK_HEIGHT }}
+        onMouseMove={(e) => {
+          // The tooltip names the cell under the pointer, as the header's does.
+          const i = Math.floor(e.nativeEvent.offsetX / CELL_WIDTH);
+          const mark = marks[i];
+          const title = mark ? `${name} ${flags[i] ? "has" : "lacks"} ${mark.name}` : "";
+          if (e.currentTarget.title !== title) e.currentTarget.title = title;
+        }}
+      />
     </div>
   );
 });
@@ -282,8 +346,19 @@ export function EffectiveMatrixView({ ageText }: { ageText: string }) {
           <div className="grid-body" role="rowgroup" style={{ height: virtualizer.getTotalSize() }}>
             {virtualizer.getVirtualItems().map((item) => {
               const row = rows[item.index];
+              // Keyed by slot, not by person: a row leaving the window hands its elements and
+              // canvas to the one entering, so scrolling creates (and leaves for the garbage
+              // collector) nothing. Consecutive indices modulo SLOTS never collide while fewer
+              // than SLOTS rows are rendered.
               return row ? (
-                <BodyRow key={row.id} row={row} index={item.index} start={item.start} width={width} marks={marks} />
+                <BodyRow
+                  key={item.index % SLOTS}
+                  row={row}
+                  index={item.index}
+                  start={item.start}
+                  width={width}
+                  marks={marks}
+                />
               ) : null;
             })}
           </div>
