@@ -747,7 +747,7 @@ fn count(open: &Open, state: OutboxState) -> CoreResult<u32> {
     outbox::count(&open.cache, state)
 }
 
-fn age(open: &Open) -> CoreResult<DataAge> {
+pub(crate) fn age(open: &Open) -> CoreResult<DataAge> {
     Ok(DataAge {
         synced_at: open.cache.meta("synced_at")?.and_then(|v| v.parse().ok()),
         online: open.online,

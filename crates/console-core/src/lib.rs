@@ -3,6 +3,7 @@
 //! Testable headless against a real stewardd; the desktop app only adapts it.
 
 pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod cache;
 pub mod changes;
@@ -18,6 +19,7 @@ pub mod secrets;
 pub mod vault;
 pub mod views;
 
+pub use alerts::{AlertHistoryPage, AlertsView, RuleWrite};
 pub use changes::{ChangeRequest, GranteeRef};
 pub use console::{Console, PreviewLine, ReplayReport, SessionInfo, SyncProgress, SyncReport, TotpSetup};
 pub use devices::DevicesView;
