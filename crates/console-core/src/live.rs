@@ -217,8 +217,10 @@ impl LiveHub {
     }
 
     /// A presence message from the broker, received at `now`. Repeated `online` heartbeats only
-    /// move `last_seen` and are not broadcast; a change of state is.
-    pub(crate) fn observe(&self, device: i64, online: bool, now: i64) -> Option<PresenceChange> {
+    /// move `last_seen` and are not broadcast; a change of state is. A retained message (what
+    /// the broker replays on subscribing) is the device's last state, not a sign of life: it
+    /// leaves `last_seen` alone.
+    pub(crate) fn observe(&self, device: i64, online: bool, retained: bool, now: i64) -> Option<PresenceChange> {
         let change = {
             let mut s = self.lock();
             let known = s.presence.contains_key(&device);
@@ -229,7 +231,7 @@ impl LiveHub {
                 last_seen: None,
                 flaps_last_hour: 0,
             });
-            if online {
+            if online && !retained {
                 row.last_seen = Some(now);
             }
             if !known {
@@ -456,7 +458,7 @@ async fn connect(cred: &Credential, org: i64, hub: &LiveHub) -> Ended {
                         b"offline" => false,
                         _ => continue,
                     };
-                    hub.observe(i64::from(device), online, now_ms());
+                    hub.observe(i64::from(device), online, p.retain, now_ms());
                 }
                 Ok(_) => {}
                 Err(e) => return lost(format!("the broker connection ended: {e}")),
@@ -521,16 +523,19 @@ mod tests {
             flaps_last_hour: 2,
         }]);
         assert!(matches!(rx.try_recv(), Ok(LiveEvent::Presence(_))));
-        assert_eq!(hub.observe(7, true, 200), None);
+        // The retained state replayed on subscribing is no heartbeat.
+        assert_eq!(hub.observe(7, true, true, 180), None);
+        assert_eq!(hub.presence()[&7].last_seen, Some(150));
+        assert_eq!(hub.observe(7, true, false, 200), None);
         assert_eq!(hub.presence()[&7].last_seen, Some(200));
         assert_eq!(hub.presence()[&7].since, Some(100));
-        let c = hub.observe(7, false, 300).unwrap();
+        let c = hub.observe(7, false, false, 300).unwrap();
         assert_eq!((c.online, c.since, c.flaps_last_hour), (false, Some(300), 3));
         assert!(matches!(rx.try_recv(), Ok(LiveEvent::Presence(p)) if p.device == 7 && !p.online));
         // A device first heard of live.
-        let c = hub.observe(9, true, 400).unwrap();
+        let c = hub.observe(9, true, false, 400).unwrap();
         assert_eq!((c.online, c.since, c.flaps_last_hour), (true, Some(400), 0));
-        let c = hub.observe(10, false, 500).unwrap();
+        let c = hub.observe(10, false, false, 500).unwrap();
         assert_eq!((c.online, c.since, c.flaps_last_hour), (false, Some(500), 0));
         hub.reset();
         assert!(hub.presence().is_empty());
