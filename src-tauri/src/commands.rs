@@ -4,6 +4,7 @@
 //! argon2id, and the keyring answers over D-Bus).
 
 pub mod admin;
+pub mod alerts;
 pub mod devices;
 pub mod directory;
 

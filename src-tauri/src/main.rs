@@ -95,6 +95,11 @@ fn run() -> tauri::Result<()> {
             commands::directory::export_csv,
             commands::devices::devices,
             commands::devices::start_live,
+            commands::alerts::alerts,
+            commands::alerts::create_alert_rule,
+            commands::alerts::update_alert_rule,
+            commands::alerts::delete_alert_rule,
+            commands::alerts::alert_history,
             bench::bench_report,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))

@@ -25,6 +25,7 @@ const ProjectsView = lazy(() => import("./views/ProjectsView").then((m) => ({ de
 const WhoCanView = lazy(() => import("./views/WhoCanView").then((m) => ({ default: m.WhoCanView })));
 const WorkforceView = lazy(() => import("./views/WorkforceView").then((m) => ({ default: m.WorkforceView })));
 const DevicesView = lazy(() => import("./views/DevicesView").then((m) => ({ default: m.DevicesView })));
+const AlertsView = lazy(() => import("./views/AlertsView").then((m) => ({ default: m.AlertsView })));
 
 /** The views in nav order, grouped; `key` is the Alt+digit shortcut (the first five views keep
  *  theirs). Arrow keys move through the tabs in this order. */
@@ -39,6 +40,7 @@ const TABS = [
   { id: "projects", label: "Projects", group: "Directory", key: null },
   { id: "assets", label: "Assets", group: "Directory", key: null },
   { id: "devices", label: "Devices", group: "Devices", key: null },
+  { id: "alerts", label: "Alerts", group: "Devices", key: null },
   { id: "keys", label: "API keys", group: "Administration", key: null },
   { id: "audit", label: "Audit log", group: "Administration", key: null },
   { id: "legacy", label: "Legacy review", group: "Administration", key: null },
@@ -280,6 +282,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
           {tab === "projects" && <ProjectsView ageText={ageText} online={age.online} />}
           {tab === "assets" && <AssetsView ageText={ageText} online={age.online} />}
           {tab === "devices" && <DevicesView ageText={ageText} />}
+          {tab === "alerts" && <AlertsView ageText={ageText} />}
           {tab === "keys" && <KeysView ageText={ageText} online={age.online} />}
           {tab === "audit" && <AuditView />}
           {tab === "legacy" && <LegacyView ageText={ageText} online={age.online} />}

@@ -3,6 +3,13 @@
 
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
 import type { IpcError as IpcErrorBody } from "./bindings/IpcError";
+import type { AlertHistoryPage } from "./bindings/AlertHistoryPage";
+import type { AlertRuleView } from "./bindings/AlertRuleView";
+import type { AlertsView } from "./bindings/AlertsView";
+import type { HistoryFilter } from "./bindings/HistoryFilter";
+import type { RuleDraft } from "./bindings/RuleDraft";
+import type { RuleEdit } from "./bindings/RuleEdit";
+import type { RuleWrite } from "./bindings/RuleWrite";
 import type { AuditFilter } from "./bindings/AuditFilter";
 import type { AuditPage } from "./bindings/AuditPage";
 import type { CreatedKeyView } from "./bindings/CreatedKeyView";
@@ -121,6 +128,20 @@ export function describeError(e: IpcError): string {
       return "Someone changed this on the platform meanwhile. Both sides are shown in Changes.";
     case "insecure_url":
       return "Use https:// for a platform on another machine; plain http:// only reaches this computer.";
+    case "invalid_name":
+      return `The name is not valid: ${e.message}`;
+    case "invalid_condition":
+      return `The condition is not valid: ${e.message}`;
+    case "invalid_target":
+      return "A rule watches all devices, one logical group or one hierarchy subtree, not several.";
+    case "unknown_group":
+      return "That logical group no longer exists on the platform. Sync, then choose again.";
+    case "unknown_node":
+      return "That hierarchy node no longer exists on the platform. Sync, then choose again.";
+    case "empty_patch":
+      return "Nothing was changed.";
+    case "invalid_limit":
+      return "The platform refused the page size asked for.";
     default:
       return e.message;
   }
@@ -191,6 +212,13 @@ export const api = {
   // Devices and live presence (src-tauri/src/commands/devices.rs).
   devices: () => call<DevicesView>("devices"),
   startLive: () => call<LiveStatus>("start_live"),
+  // Alert rules and history (src-tauri/src/commands/alerts.rs).
+  alerts: () => call<AlertsView>("alerts"),
+  createAlertRule: (draft: RuleDraft) => call<AlertRuleView>("create_alert_rule", { draft }),
+  updateAlertRule: (id: number, version: number, edit: RuleEdit) =>
+    call<RuleWrite>("update_alert_rule", { id, version, edit }),
+  deleteAlertRule: (id: number, version: number) => call<RuleWrite>("delete_alert_rule", { id, version }),
+  alertHistory: (filter: HistoryFilter) => call<AlertHistoryPage>("alert_history", { filter }),
   /** Benchmarks only (STEWARD_BENCH): prints the report with the time since start, then exits. */
   benchReport: (report: unknown) => call<null>("bench_report", { report }),
   // API keys, audit log, legacy review (src-tauri/src/commands/admin.rs).

@@ -941,6 +941,67 @@ async fn devices_live(run: &Run, owner: &Rest) -> Result<rumqttc::AsyncClient, S
     Ok(device)
 }
 
+// ----- alerts -----------------------------------------------------------------------------------
+
+const ALERT_RULE: &str = "Boiler room too hot";
+
+/// The Alerts tab online: the demo's two rules in words, then a rule made through the "New
+/// rule…" dialog (a threshold on the devices step's logical group) is listed.
+async fn alerts_live(run: &Run) -> Result<(), String> {
+    let c = run.client()?;
+    open_tab(c, "alerts").await?;
+    wait_text(c, "#alerts-title", &["Alerts"]).await?;
+    wait_text(c, "[data-testid=alerts-source]", &["Rules from the platform"]).await?;
+    wait_content(
+        c,
+        "[data-testid=\"alert-rule-Overheating\"]",
+        &[
+            "Overheating",
+            "temp above 79.9",
+            "All devices",
+            "enabled",
+            "none open",
+        ],
+    )
+    .await?;
+    wait_content(
+        c,
+        "[data-testid=\"alert-rule-Offline for two minutes\"]",
+        &["offline for more than 2 min", "All devices"],
+    )
+    .await?;
+    wait_text(c, "[data-testid=alerts-count]", &["2 rules"]).await?;
+    wait_text(c, "[data-testid=history-count]", &["0 shown"]).await?;
+
+    click(c, "[data-testid=new-alert-rule]").await?;
+    wait_text(c, "#dialog-title", &["New alert rule"]).await?;
+    let typed = [
+        ("[data-testid=alert-rule-name]", ALERT_RULE),
+        ("[data-testid=alert-rule-field]", "boiler.temp"),
+        ("[data-testid=alert-rule-threshold]", "95"),
+    ];
+    for (css, value) in typed {
+        let field = wait_ready(c, css).await?;
+        bounded(&format!("typing into {css}"), WAIT, field.send_keys(value)).await?;
+    }
+    choose(c, "[data-testid=alert-rule-target]", DEVICE_GROUP).await?;
+    click(c, "[data-testid=save-alert-rule]").await?;
+    wait_gone(c, "dialog[open]").await?;
+    wait_content(
+        c,
+        &format!("[data-testid=\"alert-rule-{ALERT_RULE}\"]"),
+        &[
+            ALERT_RULE,
+            "boiler.temp above 95",
+            &format!("Group {DEVICE_GROUP}"),
+            "enabled",
+        ],
+    )
+    .await?;
+    wait_text(c, "[data-testid=alerts-count]", &["3 rules"]).await?;
+    Ok(())
+}
+
 /// Opened offline, the Devices tab shows the last known state and says presence is not live.
 async fn devices_offline(run: &Run) -> Result<(), String> {
     let c = run.client()?;
@@ -1052,6 +1113,7 @@ async fn scenario(run: &mut Run) -> Result<(), String> {
         });
         device
     };
+    step!(run, "06c-alerts", alerts_live(run));
 
     // Scenario 6: the platform goes away and the console starts again.
     eprintln!("stopping stewardd and restarting the console");
