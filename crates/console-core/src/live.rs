@@ -220,7 +220,13 @@ impl LiveHub {
     /// move `last_seen` and are not broadcast; a change of state is. A retained message (what
     /// the broker replays on subscribing) is the device's last state, not a sign of life: it
     /// leaves `last_seen` alone.
-    pub(crate) fn observe(&self, device: i64, online: bool, retained: bool, now: i64) -> Option<PresenceChange> {
+    pub(crate) fn observe(
+        &self,
+        device: i64,
+        online: bool,
+        retained: bool,
+        now: i64,
+    ) -> Option<PresenceChange> {
         let change = {
             let mut s = self.lock();
             let known = s.presence.contains_key(&device);
