@@ -985,6 +985,7 @@ async fn alerts_live(run: &Run) -> Result<(), String> {
         bounded(&format!("typing into {css}"), WAIT, field.send_keys(value)).await?;
     }
     choose(c, "[data-testid=alert-rule-target]", DEVICE_GROUP).await?;
+    run.shot("06c-alerts-new-rule").await?;
     click(c, "[data-testid=save-alert-rule]").await?;
     wait_gone(c, "dialog[open]").await?;
     wait_content(

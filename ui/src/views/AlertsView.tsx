@@ -139,6 +139,7 @@ export function AlertsView({ ageText }: { ageText: string }) {
         </span>
       </div>
       {error && <ErrorNote message={error} />}
+      {view.error && <ErrorNote message={describeError(toIpcError(view.error))} />}
       {conflict && (
         <div className="banner warn alerts-conflict" role="alert" data-testid="alerts-conflict">
           <span>
