@@ -482,7 +482,7 @@ impl Console {
     }
 
     /// Marks the session offline (or online) after a network call, as every view shows it.
-    fn note<T>(&self, result: CoreResult<T>) -> CoreResult<T> {
+    pub(crate) fn note<T>(&self, result: CoreResult<T>) -> CoreResult<T> {
         let online = !matches!(result, Err(CoreError::Offline(_)));
         self.with_open(|open| {
             open.online = online;

@@ -371,16 +371,6 @@ impl Console {
         self.with_open(|open| Ok((open.api.clone(), open.online)))
     }
 
-    /// Notes whether the platform answered, as every view shows it.
-    fn alerts_note<T>(&self, result: CoreResult<T>) -> CoreResult<T> {
-        let online = !matches!(result, Err(CoreError::Offline(_)));
-        self.with_open(|open| {
-            open.online = online;
-            Ok(())
-        })?;
-        result
-    }
-
     /// The rules with their targets named: from the platform when online (with each rule's open
     /// alerts when the session may read the history), from the cache otherwise.
     pub async fn alerts(&self) -> CoreResult<AlertsView> {
@@ -391,7 +381,7 @@ impl Console {
         let mut partial = false;
         // A role without alerts.list would be refused; its cache holds no rules either.
         if online && rights.list {
-            match self.alerts_note(
+            match self.note(
                 api.call::<Vec<AlertRuleRow>>(Method::GET, "/alert-rules", None)
                     .await,
             ) {
@@ -473,8 +463,7 @@ impl Console {
             enabled: draft.enabled,
         })?;
         let (api, _) = self.alerts_api()?;
-        let row: AlertRuleRow =
-            self.alerts_note(api.call(Method::POST, "/alert-rules", Some(&body)).await)?;
+        let row: AlertRuleRow = self.note(api.call(Method::POST, "/alert-rules", Some(&body)).await)?;
         self.alerts_refresh().await;
         let names = self.alert_names()?;
         Ok(rule_view(row, &names, None))
@@ -492,7 +481,7 @@ impl Console {
         let body = to_value(&patch)?;
         let (api, _) = self.alerts_api()?;
         let headers = [("if-match", format!("\"{version}\""))];
-        let reply = self.alerts_note(
+        let reply = self.note(
             api.send(
                 Method::PATCH,
                 &format!("/alert-rules/{id}"),
@@ -509,7 +498,7 @@ impl Console {
     pub async fn delete_alert_rule(&self, id: i64, version: i64) -> CoreResult<RuleWrite> {
         let (api, _) = self.alerts_api()?;
         let headers = [("if-match", format!("\"{version}\""))];
-        let reply = self.alerts_note(
+        let reply = self.note(
             api.send(Method::DELETE, &format!("/alert-rules/{id}"), None, &headers)
                 .await,
         )?;
@@ -558,7 +547,7 @@ impl Console {
         }
         let (api, _) = self.alerts_api()?;
         let path = format!("/alerts?{}", query.join("&"));
-        let rows: Vec<AlertRow> = self.alerts_note(api.call(Method::GET, &path, None).await)?;
+        let rows: Vec<AlertRow> = self.note(api.call(Method::GET, &path, None).await)?;
         // Rule names from the platform (deleted rules are gone from the cache and the list).
         let rules: HashMap<i64, AlertRuleRow> = match api
             .call::<Vec<AlertRuleRow>>(Method::GET, "/alert-rules", None)
