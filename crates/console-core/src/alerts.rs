@@ -130,6 +130,8 @@ pub struct AlertRights {
     pub update: bool,
     pub delete: bool,
     pub history: bool,
+    /// alerts.listen: alerts arrive live (over the session's broker credential).
+    pub listen: bool,
 }
 
 /// A device a history filter can pick.
@@ -156,6 +158,8 @@ pub struct AlertsView {
     /// Known devices by name, for the history's device filter.
     pub devices: Vec<DeviceRef>,
     pub age: DataAge,
+    /// Whether alerts arrive live, and if not why (`code`); they start with live presence.
+    pub live: LiveStatus,
 }
 
 /// A new rule from the dialog.
@@ -313,7 +317,84 @@ fn rights(open: &Open) -> CoreResult<AlertRights> {
         update: may(Permission::AlertsUpdate),
         delete: may(Permission::AlertsDelete),
         history: may(Permission::AlertsHistory),
+        listen: may(Permission::AlertsListen),
     })
+}
+
+/// Whether the session's user receives alerts live (alerts.listen on the cached plant).
+pub(crate) fn may_listen(open: &Open) -> CoreResult<bool> {
+    Ok(rights(open)?.listen)
+}
+
+/// Rule and device names for naming alerts as the history shows them: what the live connection
+/// uses for the alerts that arrive, kept up to date by the console's reads and by the platform.
+#[derive(Clone, Debug, Default)]
+pub struct AlertLabels {
+    rules: HashMap<i64, AlertRuleRow>,
+    devices: HashMap<i64, String>,
+}
+
+impl AlertLabels {
+    pub(crate) fn learn_rules(&mut self, rules: impl IntoIterator<Item = AlertRuleRow>) {
+        self.rules.extend(rules.into_iter().map(|r| (r.id, r)));
+    }
+
+    pub(crate) fn learn_devices(&mut self, devices: impl IntoIterator<Item = (i64, String)>) {
+        self.devices.extend(devices);
+    }
+
+    /// Adds (or renames from) what `other` knows.
+    pub(crate) fn learn(&mut self, other: AlertLabels) {
+        self.rules.extend(other.rules);
+        self.devices.extend(other.devices);
+    }
+
+    /// Whether the alert's rule and device are known by name.
+    pub(crate) fn knows(&self, a: &AlertRow) -> (bool, bool) {
+        (
+            self.rules.contains_key(&a.rule),
+            self.devices.contains_key(&a.device),
+        )
+    }
+
+    /// A live alert as a history row; a rule still unknown is named by its id.
+    pub(crate) fn live_row(&self, a: AlertRow) -> AlertHistoryRow {
+        history_row(a, &self.rules, &self.devices, |id| format!("rule #{id}"))
+    }
+}
+
+/// One alert as the history shows it, `unknown_rule` naming a rule the names lack.
+fn history_row(
+    a: AlertRow,
+    rules: &HashMap<i64, AlertRuleRow>,
+    devices: &HashMap<i64, String>,
+    unknown_rule: impl Fn(i64) -> String,
+) -> AlertHistoryRow {
+    let rule = rules.get(&a.rule);
+    AlertHistoryRow {
+        reason: reason(&a, rule),
+        rule_name: rule.map_or_else(|| unknown_rule(a.rule), |r| r.name.clone()),
+        device_name: devices
+            .get(&a.device)
+            .cloned()
+            .unwrap_or_else(|| format!("device #{}", a.device)),
+        id: a.id,
+        rule: a.rule,
+        device: a.device,
+        fired_at: a.fired_at,
+        cleared_at: a.cleared_at,
+        message: a.message,
+    }
+}
+
+/// The names the cache knows: its rules and devices.
+pub(crate) fn cached_labels(open: &Open, status: LiveStatus) -> CoreResult<AlertLabels> {
+    let age = crate::console::age(open)?;
+    let (_, devices) = known(&open.cache, age, status)?;
+    let mut labels = AlertLabels::default();
+    labels.learn_rules(open.cache.all::<AlertRuleRow>("alert_rule")?);
+    labels.learn_devices(devices.into_iter().map(|d| (d.id, d.name)));
+    Ok(labels)
 }
 
 /// Targets and devices from the cache.
@@ -405,8 +486,10 @@ impl Console {
                 }
             }
         }
+        self.live.set_alerts_allowed(rights.listen);
         let status = self.live_status();
-        self.with_open(|open| {
+        let live = self.live_alert_status();
+        let (view, labels) = self.with_open(|open| {
             let age = crate::console::age(open)?;
             let (targets, devices) = known(&open.cache, age.clone(), status)?;
             let names = names(&targets, &devices);
@@ -415,6 +498,10 @@ impl Console {
                 Some(rows) => rows,
                 None => open.cache.all::<AlertRuleRow>("alert_rule")?,
             };
+            // The live connection names the alerts that arrive with what this read knows.
+            let mut labels = AlertLabels::default();
+            labels.learn_rules(rows.iter().cloned());
+            labels.learn_devices(devices.iter().map(|d| (d.id, d.name.clone())));
             let mut rules: Vec<AlertRuleView> = rows
                 .into_iter()
                 .map(|r| rule_view(r, &names, open_counts.as_ref()))
@@ -425,7 +512,7 @@ impl Console {
                     .cmp(&b.name.to_lowercase())
                     .then(a.id.cmp(&b.id))
             });
-            Ok(AlertsView {
+            let view = AlertsView {
                 rules,
                 from_platform,
                 open_counts_partial: partial && open_counts.is_some(),
@@ -433,8 +520,12 @@ impl Console {
                 targets,
                 devices,
                 age,
-            })
-        })
+                live,
+            };
+            Ok((view, labels))
+        })?;
+        self.learn_alert_labels(labels);
+        Ok(view)
     }
 
     fn alert_names(&self) -> CoreResult<Names> {
@@ -561,29 +652,17 @@ impl Console {
                 .collect(),
         };
         let names = self.alert_names()?;
+        self.learn_alert_labels({
+            let mut labels = AlertLabels::default();
+            labels.learn_rules(rules.values().cloned());
+            labels.learn_devices(names.devices.iter().map(|(id, name)| (*id, name.clone())));
+            labels
+        });
         let next = next_before(&rows, limit);
         Ok(AlertHistoryPage {
             rows: rows
                 .into_iter()
-                .map(|a| {
-                    let rule = rules.get(&a.rule);
-                    AlertHistoryRow {
-                        reason: reason(&a, rule),
-                        rule_name: rule
-                            .map_or_else(|| format!("deleted rule #{}", a.rule), |r| r.name.clone()),
-                        device_name: names
-                            .devices
-                            .get(&a.device)
-                            .cloned()
-                            .unwrap_or_else(|| format!("device #{}", a.device)),
-                        id: a.id,
-                        rule: a.rule,
-                        device: a.device,
-                        fired_at: a.fired_at,
-                        cleared_at: a.cleared_at,
-                        message: a.message,
-                    }
-                })
+                .map(|a| history_row(a, &rules, &names.devices, |id| format!("deleted rule #{id}")))
                 .collect(),
             next_before: next,
         })

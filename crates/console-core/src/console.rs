@@ -150,7 +150,7 @@ pub struct Console {
     secrets: Arc<dyn SecretStore>,
     open: Mutex<Option<Open>>,
     enrolling: Mutex<Option<Enrolling>>,
-    live: Arc<LiveHub>,
+    pub(crate) live: Arc<LiveHub>,
 }
 
 impl Console {
@@ -705,6 +705,16 @@ impl Console {
         self.live.status()
     }
 
+    /// Whether alerts arrive live (they start with live presence, for holders of alerts.listen).
+    pub fn live_alert_status(&self) -> LiveStatus {
+        self.live.alert_status()
+    }
+
+    /// Names the live connection gives the alerts that arrive.
+    pub(crate) fn learn_alert_labels(&self, labels: crate::alerts::AlertLabels) {
+        self.live.learn_labels(|known| known.learn(labels));
+    }
+
     /// Starts live presence for the open profile, if not running already (idempotent). It
     /// keeps trying by itself while the platform or broker is away; its state is in
     /// `live_status` and the events. Must be called within a Tokio runtime.
@@ -722,10 +732,25 @@ impl Console {
                 org
             }
         };
+        let status = self.live.status();
         self.with_open(|open| {
-            if !open.live.as_ref().is_some_and(LiveTask::is_running) {
+            let running = open.live.as_ref().is_some_and(LiveTask::is_running);
+            if !running {
                 // The ended task goes first: dropping it clears the hub.
                 open.live = None;
+            }
+            // Alerts ride on the same connection for holders of alerts.listen (the cached
+            // plant's answer, read again at each connection), named from the cache.
+            // Neither may keep presence from starting.
+            match crate::alerts::may_listen(open) {
+                Ok(allowed) => self.live.set_alerts_allowed(allowed),
+                Err(e) => tracing::warn!(code = %e.code(), "live: alerts.listen not decided"),
+            }
+            match crate::alerts::cached_labels(open, status) {
+                Ok(labels) => self.live.learn_labels(|known| known.learn(labels)),
+                Err(e) => tracing::warn!(code = %e.code(), "live: no cached names for alerts"),
+            }
+            if !running {
                 open.live = Some(LiveTask::start(api, org, self.live.clone())?);
             }
             Ok(())

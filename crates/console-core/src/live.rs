@@ -8,6 +8,12 @@
 //! (409 `no_broker`), offline, or refused, the hub says presence is not live and why; the view
 //! then shows the last known state.
 //!
+//! When the session's user holds alerts.listen (decided on the cached plant by the console, which
+//! tells the hub), the same connection also subscribes to the org's alert topics: each alert
+//! stewardd fires arrives as `LiveEvent::Alert`, named from the cache (or, for a rule or device
+//! the cache does not know yet, from the platform). Alerts have a state of their own: a refused
+//! alerts subscription leaves presence live and says why alerts are not.
+//!
 //! The credential's password lives only in this task's memory: it is never written to the
 //! cache, logged (`Credential`'s `Debug` hides it) or handed to the UI.
 
@@ -15,14 +21,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode};
+use reqwest::Method;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter, SubscribeReasonCode};
 use serde::Serialize;
 use steward_model::topics::{self, Id, Parsed, Topic};
-use steward_wire::{BrokerCredential, PresenceRow};
+use steward_wire::{AlertRow, AlertRuleRow, BrokerCredential, PresenceRow};
 use tokio::sync::broadcast;
 use ts_rs::TS;
 use url::Url;
 
+use crate::alerts::{AlertHistoryRow, AlertLabels};
 use crate::api::ApiClient;
 use crate::console::now_ms;
 use crate::error::{CoreError, CoreResult};
@@ -78,6 +86,41 @@ impl LiveStatus {
             since: now_ms(),
         }
     }
+
+    fn live() -> LiveStatus {
+        LiveStatus {
+            state: LiveState::Live,
+            code: None,
+            message: None,
+            since: now_ms(),
+        }
+    }
+
+    fn connecting() -> LiveStatus {
+        LiveStatus {
+            state: LiveState::Connecting,
+            code: None,
+            message: None,
+            since: now_ms(),
+        }
+    }
+
+    fn refused(code: &str, message: &str) -> LiveStatus {
+        LiveStatus {
+            state: LiveState::NotLive,
+            code: Some(code.to_owned()),
+            message: Some(message.to_owned()),
+            since: now_ms(),
+        }
+    }
+
+    /// Alerts are not asked for: the cached plant says the user lacks alerts.listen.
+    fn alerts_not_allowed() -> LiveStatus {
+        LiveStatus::refused(
+            "alerts_not_allowed",
+            "your role does not receive alerts live (alerts.listen)",
+        )
+    }
 }
 
 /// One device's presence as the live connection saw it change.
@@ -106,13 +149,26 @@ impl From<&PresenceRow> for PresenceChange {
     }
 }
 
-/// What the live connection reports: a device's presence changed, or the connection's state did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, TS)]
+/// What the live connection reports: a device's presence changed, or the connection's state did;
+/// an alert fired, or whether alerts are live changed.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum LiveEvent {
     Presence(PresenceChange),
     Status(LiveStatus),
+    /// An alert stewardd fired, as the history shows it.
+    Alert(AlertHistoryRow),
+    /// Whether alerts are live (`code` says why not: `alerts_not_allowed`, `alerts_refused`,
+    /// or the connection's own reason such as `offline` or `no_broker`).
+    AlertStatus(LiveStatus),
+}
+
+impl LiveEvent {
+    /// Whether the event is about alerts (the desktop app forwards those on their own channel).
+    pub fn is_alert(&self) -> bool {
+        matches!(self, LiveEvent::Alert(_) | LiveEvent::AlertStatus(_))
+    }
 }
 
 /// A subscription to the live events.
@@ -135,6 +191,11 @@ impl LiveEvents {
 struct HubState {
     presence: HashMap<i64, PresenceRow>,
     status: LiveStatus,
+    /// Whether the user holds alerts.listen on the cached plant (read at each connection).
+    alerts_allowed: bool,
+    alerts: LiveStatus,
+    /// Rule and device names for the alerts that arrive.
+    labels: AlertLabels,
 }
 
 /// Presence learnt live since the profile was opened, and the connection's state. Shared by
@@ -150,6 +211,9 @@ impl Default for LiveHub {
             state: Mutex::new(HubState {
                 presence: HashMap::new(),
                 status: LiveStatus::idle(),
+                alerts_allowed: false,
+                alerts: LiveStatus::idle(),
+                labels: AlertLabels::default(),
             }),
             events: broadcast::channel(1024).0,
         }
@@ -191,11 +255,71 @@ impl LiveHub {
         }
     }
 
+    /// Whether alerts are live right now.
+    pub fn alert_status(&self) -> LiveStatus {
+        self.lock().alerts.clone()
+    }
+
+    pub(crate) fn set_alert_status(&self, status: LiveStatus) {
+        let changed = {
+            let mut s = self.lock();
+            let changed = s.alerts.state != status.state || s.alerts.code != status.code;
+            if changed {
+                s.alerts = status.clone();
+            }
+            changed
+        };
+        if changed {
+            let _ = self.events.send(LiveEvent::AlertStatus(status));
+        }
+    }
+
+    /// Whether the next connection subscribes to alerts (the console decides it on the cached
+    /// plant: alerts.listen).
+    pub(crate) fn set_alerts_allowed(&self, allowed: bool) {
+        self.lock().alerts_allowed = allowed;
+    }
+
+    pub(crate) fn alerts_allowed(&self) -> bool {
+        self.lock().alerts_allowed
+    }
+
+    /// Alerts are not live because of `e` (the connection's reason), or because the user may
+    /// not receive them.
+    fn alerts_down(&self, e: &CoreError) {
+        let status = if self.alerts_allowed() {
+            LiveStatus::not_live(e)
+        } else {
+            LiveStatus::alerts_not_allowed()
+        };
+        self.set_alert_status(status);
+    }
+
+    /// Adds what the console or the platform now knows of rule and device names.
+    pub(crate) fn learn_labels(&self, f: impl FnOnce(&mut AlertLabels)) {
+        f(&mut self.lock().labels);
+    }
+
+    /// Whether the names of the alert's rule and device are known.
+    fn knows(&self, a: &AlertRow) -> (bool, bool) {
+        self.lock().labels.knows(a)
+    }
+
+    /// An alert from the broker: named, then broadcast.
+    pub(crate) fn alert(&self, a: AlertRow) -> AlertHistoryRow {
+        let row = self.lock().labels.live_row(a);
+        let _ = self.events.send(LiveEvent::Alert(row.clone()));
+        row
+    }
+
     /// Forgets everything (the profile closed).
     pub(crate) fn reset(&self) {
         let mut s = self.lock();
         s.presence.clear();
         s.status = LiveStatus::idle();
+        s.alerts_allowed = false;
+        s.alerts = LiveStatus::idle();
+        s.labels = AlertLabels::default();
     }
 
     /// The platform's snapshot: server-owned times replace what was learnt live.
@@ -277,11 +401,11 @@ impl LiveTask {
     pub(crate) fn start(api: ApiClient, org: i64, hub: Arc<LiveHub>) -> CoreResult<LiveTask> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| CoreError::Invalid("live presence needs a Tokio runtime".into()))?;
-        hub.set_status(LiveStatus {
-            state: LiveState::Connecting,
-            code: None,
-            message: None,
-            since: now_ms(),
+        hub.set_status(LiveStatus::connecting());
+        hub.set_alert_status(if hub.alerts_allowed() {
+            LiveStatus::connecting()
+        } else {
+            LiveStatus::alerts_not_allowed()
         });
         let task = runtime.spawn(run(api, org, hub.clone()));
         Ok(LiveTask { task, hub })
@@ -373,9 +497,12 @@ async fn run(api: ApiClient, org: i64, hub: Arc<LiveHub>) {
                     Ok(body) => hub.snapshot(body.devices),
                     Err(e) => tracing::debug!(code = %e.code(), "live: no presence snapshot"),
                 }
-                connect(&cred, org, &hub).await
+                connect(&api, &cred, org, &hub).await
             }
-            Err(e) => Ended::Lost(e),
+            Err(e) => {
+                hub.alerts_down(&e);
+                Ended::Lost(e)
+            }
         };
         match attempt {
             Ended::Renew => backoff = Duration::from_secs(1),
@@ -410,24 +537,79 @@ fn renew_in(expires_at: i64, now: i64) -> Duration {
     Duration::from_millis(u64::try_from(wait).unwrap_or(0).max(1_000))
 }
 
-fn lost(message: impl Into<String>) -> Ended {
-    Ended::Lost(CoreError::Api {
+fn lost(message: impl Into<String>) -> CoreError {
+    CoreError::Api {
         status: 0,
         code: "broker_unreachable".into(),
         message: message.into(),
         details: None,
-    })
+    }
 }
 
-async fn connect(cred: &Credential, org: i64, hub: &LiveHub) -> Ended {
+/// What the broker granted of the one subscription: (presence, alerts — None when not asked).
+/// The return codes come in the order of the filters: presence, then alerts.
+fn granted(codes: &[SubscribeReasonCode], alerts_asked: bool) -> (bool, Option<bool>) {
+    let ok = |i: usize| {
+        codes
+            .get(i)
+            .is_some_and(|c| !matches!(c, SubscribeReasonCode::Failure))
+    };
+    (ok(0), alerts_asked.then(|| ok(1)))
+}
+
+/// An alert's JSON as stewardd publishes it (`AlertRow`); None for anything else.
+fn parse_alert(payload: &[u8]) -> Option<AlertRow> {
+    serde_json::from_slice::<AlertRow>(payload).ok()
+}
+
+/// Asks the platform for the names the hub lacks for this alert (a rule or device created since
+/// the last sync). Failing only leaves the alert named by ids.
+async fn learn_names(api: &ApiClient, hub: &LiveHub, a: &AlertRow) {
+    let (rule, device) = hub.knows(a);
+    if !rule {
+        match api
+            .call::<Vec<AlertRuleRow>>(Method::GET, "/alert-rules", None)
+            .await
+        {
+            Ok(rules) => hub.learn_labels(|l| l.learn_rules(rules)),
+            Err(e) => tracing::debug!(code = %e.code(), "live: alert rule names not read"),
+        }
+    }
+    if !device {
+        match api.devices().await {
+            Ok(devices) => hub.learn_labels(|l| l.learn_devices(devices.into_iter().map(|d| (d.id, d.name)))),
+            Err(e) => tracing::debug!(code = %e.code(), "live: device names not read"),
+        }
+    }
+}
+
+async fn connect(api: &ApiClient, cred: &Credential, org: i64, hub: &LiveHub) -> Ended {
+    // Every way the connection ends takes alerts down with it (unless the broker refused them).
+    let down = |e: CoreError| {
+        hub.alerts_down(&e);
+        Ended::Lost(e)
+    };
     let mut options = MqttOptions::new(cred.username.clone(), cred.host.clone(), cred.port);
     options.set_credentials(cred.username.clone(), cred.password.clone());
     options.set_keep_alive(KEEP_ALIVE);
     options.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(options, 64);
-    let filter = topics::topic(org, Topic::Presence(Id::Any));
-    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
-        return lost(format!("cannot subscribe: {e}"));
+    let alerts = hub.alerts_allowed();
+    if !alerts {
+        hub.set_alert_status(LiveStatus::alerts_not_allowed());
+    }
+    let mut filters = vec![SubscribeFilter::new(
+        topics::topic(org, Topic::Presence(Id::Any)),
+        QoS::AtLeastOnce,
+    )];
+    if alerts {
+        filters.push(SubscribeFilter::new(
+            topics::topic(org, Topic::Alerts(Id::Any)),
+            QoS::AtLeastOnce,
+        ));
+    }
+    if let Err(e) = client.try_subscribe_many(filters) {
+        return down(lost(format!("cannot subscribe: {e}")));
     }
     let renew = tokio::time::sleep(renew_in(cred.expires_at, now_ms()));
     tokio::pin!(renew);
@@ -439,35 +621,55 @@ async fn connect(cred: &Credential, org: i64, hub: &LiveHub) -> Ended {
             }
             event = eventloop.poll() => match event {
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                    if ack.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
-                        let _ = client.try_disconnect();
-                        return Ended::Lost(CoreError::Api {
-                            status: 0,
-                            code: "presence_not_allowed".into(),
-                            message: "the broker refused this session presence (presence.listen)".into(),
-                            details: None,
-                        });
+                    let (presence, alerts) = granted(&ack.return_codes, alerts);
+                    match alerts {
+                        Some(true) => hub.set_alert_status(LiveStatus::live()),
+                        Some(false) => hub.set_alert_status(LiveStatus::refused(
+                            "alerts_refused",
+                            "the broker refused this session alerts (alerts.listen)",
+                        )),
+                        None => {}
                     }
-                    hub.set_status(LiveStatus {
-                        state: LiveState::Live,
-                        code: None,
-                        message: None,
-                        since: now_ms(),
-                    });
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let Some(Parsed::Presence(device)) = topics::parse(org, &p.topic) else {
-                        continue;
+                    let refused = CoreError::Api {
+                        status: 0,
+                        code: "presence_not_allowed".into(),
+                        message: "the broker refused this session presence (presence.listen)".into(),
+                        details: None,
                     };
-                    let online = match p.payload.as_ref() {
-                        b"online" => true,
-                        b"offline" => false,
-                        _ => continue,
-                    };
-                    hub.observe(i64::from(device), online, p.retain, now_ms());
+                    if presence {
+                        hub.set_status(LiveStatus::live());
+                    } else if alerts == Some(true) {
+                        // Alerts alone keep the connection; presence says why it is not live.
+                        hub.set_status(LiveStatus::not_live(&refused));
+                    } else {
+                        let _ = client.try_disconnect();
+                        if alerts.is_none() {
+                            hub.alerts_down(&refused);
+                        }
+                        return Ended::Lost(refused);
+                    }
                 }
+                Ok(Event::Incoming(Packet::Publish(p))) => match topics::parse(org, &p.topic) {
+                    Some(Parsed::Presence(device)) => {
+                        let online = match p.payload.as_ref() {
+                            b"online" => true,
+                            b"offline" => false,
+                            _ => continue,
+                        };
+                        hub.observe(i64::from(device), online, p.retain, now_ms());
+                    }
+                    Some(Parsed::Alerts(rule)) => {
+                        let Some(alert) = parse_alert(&p.payload).filter(|a| a.rule == i64::from(rule)) else {
+                            tracing::debug!(rule, "live: an alert message that is no alert");
+                            continue;
+                        };
+                        learn_names(api, hub, &alert).await;
+                        hub.alert(alert);
+                    }
+                    _ => {}
+                },
                 Ok(_) => {}
-                Err(e) => return lost(format!("the broker connection ended: {e}")),
+                Err(e) => return down(lost(format!("the broker connection ended: {e}"))),
             }
         }
     }
@@ -546,6 +748,118 @@ mod tests {
         hub.reset();
         assert!(hub.presence().is_empty());
         assert_eq!(hub.status().state, LiveState::Idle);
+    }
+
+    fn alert_json(id: i64, rule: i64, device: i64) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "id": id, "rule": rule, "device": device, "fired_at": 1_000,
+            "message": "Boiler room too hot: Boiler pump B-1 reports boiler.temp = 97.5, above 95",
+            "value": {"value": 97.5},
+            "cleared_at": null,
+        }))
+        .unwrap()
+    }
+
+    fn boiler_rule(id: i64) -> AlertRuleRow {
+        AlertRuleRow {
+            id,
+            name: "Boiler room too hot".into(),
+            condition: steward_wire::AlertCondition::Threshold {
+                field: "boiler.temp".into(),
+                op: steward_wire::ThresholdOp::Above,
+                value: 95.0,
+            },
+            target: steward_wire::AlertTarget::default(),
+            enabled: true,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn alerts_are_parsed_and_named_as_the_history_shows_them() {
+        assert!(parse_alert(b"online").is_none());
+        assert!(parse_alert(br#"{"id": 1}"#).is_none());
+        let hub = LiveHub::default();
+        let mut rx = hub.events.subscribe();
+        // Nothing known yet: named by ids, and the hub says what it lacks.
+        let a = parse_alert(&alert_json(11, 3, 7)).unwrap();
+        assert_eq!(hub.knows(&a), (false, false));
+        let row = hub.alert(a.clone());
+        assert_eq!(
+            (row.rule_name.as_str(), row.device_name.as_str()),
+            ("rule #3", "device #7")
+        );
+        assert_eq!(row.reason, a.message, "no rule, no field: the platform's words");
+        assert!(matches!(rx.try_recv(), Ok(LiveEvent::Alert(r)) if r.id == 11));
+        // Learnt names (the console's reads, or the platform's lists) name the next one.
+        hub.learn_labels(|l| {
+            l.learn_rules([boiler_rule(3)]);
+            l.learn_devices([(7, "Boiler pump B-1".to_owned())]);
+        });
+        assert_eq!(hub.knows(&a), (true, true));
+        let row = hub.alert(parse_alert(&alert_json(12, 3, 7)).unwrap());
+        assert_eq!(row.rule_name, "Boiler room too hot");
+        assert_eq!(row.device_name, "Boiler pump B-1");
+        assert_eq!(row.reason, "boiler.temp = 97.5");
+        assert_eq!((row.fired_at, row.cleared_at), (1_000, None));
+        let json = serde_json::to_value(LiveEvent::Alert(row)).unwrap();
+        assert_eq!(json["kind"], "alert");
+        assert_eq!(json["device_name"], "Boiler pump B-1");
+        assert!(LiveEvent::Alert(hub.alert(a)).is_alert());
+        assert!(!LiveEvent::Status(LiveStatus::idle()).is_alert());
+        hub.reset();
+        let a = parse_alert(&alert_json(13, 3, 7)).unwrap();
+        assert_eq!(
+            hub.knows(&a),
+            (false, false),
+            "closing the profile forgets the names"
+        );
+    }
+
+    #[test]
+    fn a_refused_alerts_subscription_leaves_presence_live() {
+        use SubscribeReasonCode::{Failure, Success};
+        assert_eq!(granted(&[Success(QoS::AtLeastOnce)], false), (true, None));
+        assert_eq!(
+            granted(&[Success(QoS::AtLeastOnce), Success(QoS::AtMostOnce)], true),
+            (true, Some(true))
+        );
+        assert_eq!(
+            granted(&[Success(QoS::AtLeastOnce), Failure], true),
+            (true, Some(false))
+        );
+        assert_eq!(
+            granted(&[Failure, Success(QoS::AtLeastOnce)], true),
+            (false, Some(true))
+        );
+        // A short answer grants nothing it does not name.
+        assert_eq!(granted(&[Success(QoS::AtLeastOnce)], true), (true, Some(false)));
+        assert_eq!(granted(&[], false), (false, None));
+    }
+
+    #[test]
+    fn alerts_say_why_they_are_not_live() {
+        let hub = LiveHub::default();
+        let mut rx = hub.events.subscribe();
+        let offline = CoreError::Offline("no route".into());
+        // Without alerts.listen the reason is the role, whatever the connection does.
+        hub.alerts_down(&offline);
+        assert_eq!(hub.alert_status().code.as_deref(), Some("alerts_not_allowed"));
+        assert!(matches!(rx.try_recv(), Ok(LiveEvent::AlertStatus(s)) if s.state == LiveState::NotLive));
+        // With it, the connection's reason; a repeated state is not broadcast again.
+        hub.set_alerts_allowed(true);
+        hub.alerts_down(&offline);
+        assert_eq!(hub.alert_status().code.as_deref(), Some("offline"));
+        assert!(rx.try_recv().is_ok());
+        hub.alerts_down(&offline);
+        assert!(rx.try_recv().is_err());
+        hub.set_alert_status(LiveStatus::live());
+        assert_eq!(hub.alert_status().state, LiveState::Live);
+        // Presence has its own state.
+        assert_eq!(hub.status().state, LiveState::Idle);
+        hub.reset();
+        assert!(!hub.alerts_allowed());
+        assert_eq!(hub.alert_status().state, LiveState::Idle);
     }
 
     #[test]

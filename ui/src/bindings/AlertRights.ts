@@ -4,4 +4,8 @@
  * What the session may do here, as the resolver decides it on the cached plant (the platform
  * enforces the same; the view hides what would be refused).
  */
-export type AlertRights = { list: boolean, create: boolean, update: boolean, delete: boolean, history: boolean, };
+export type AlertRights = { list: boolean, create: boolean, update: boolean, delete: boolean, history: boolean, 
+/**
+ * alerts.listen: alerts arrive live (over the session's broker credential).
+ */
+listen: boolean, };

@@ -4,6 +4,7 @@ import type { AlertRuleView } from "./AlertRuleView";
 import type { DataAge } from "./DataAge";
 import type { DeviceRef } from "./DeviceRef";
 import type { GroupRollup } from "./GroupRollup";
+import type { LiveStatus } from "./LiveStatus";
 
 export type AlertsView = { 
 /**
@@ -25,4 +26,8 @@ targets: Array<GroupRollup>,
 /**
  * Known devices by name, for the history's device filter.
  */
-devices: Array<DeviceRef>, age: DataAge, };
+devices: Array<DeviceRef>, age: DataAge, 
+/**
+ * Whether alerts arrive live, and if not why (`code`); they start with live presence.
+ */
+live: LiveStatus, };
