@@ -172,6 +172,8 @@ export function DevicesView({ ageText }: { ageText: string }) {
   });
   const rows = table.getRowModel().rows;
   const width = table.getTotalSize();
+  // Rows and the header reach the grid's right edge when the columns are narrower than the view.
+  const fill = `max(${width}px, 100%)`;
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
@@ -348,7 +350,7 @@ export function DevicesView({ ageText }: { ageText: string }) {
           onKeyDown={onGridKey}
           data-testid="devices-grid"
         >
-          <div className="grid" style={{ width }}>
+          <div className="grid" style={{ width: fill }}>
             <div className="grid-head" role="rowgroup">
               {table.getHeaderGroups().map((group) => (
                 <div key={group.id} className="grid-row devices-head" role="row">
@@ -388,7 +390,7 @@ export function DevicesView({ ageText }: { ageText: string }) {
                     aria-selected={item.index === activeIndex}
                     data-testid={`device-row-${d.name}`}
                     className={`grid-row body device-row${item.index === activeIndex ? " active" : ""}`}
-                    style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width }}
+                    style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width: fill }}
                     onClick={() => setActive(item.index)}
                   >
                     {row.getVisibleCells().map((cell) => (
