@@ -1,8 +1,10 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { listen } from "@tauri-apps/api/event";
 import { useSyncProgress } from "./views/SyncBar";
 import { syncChangedData, syncWords, type SyncRound } from "./progress";
 import type { SessionInfo } from "./bindings/SessionInfo";
+import type { LiveEvent } from "./bindings/LiveEvent";
 import { api, describeError, IpcError, isSessionEnded, toIpcError } from "./ipc";
 import { formatDataAge, formatQueue, isStale } from "./format";
 import { RoleMatrixView } from "./views/RoleMatrixView";
@@ -72,6 +74,7 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
   const [syncError, setSyncError] = useState<IpcError | null>(null);
   const [confirmForget, setConfirmForget] = useState(false);
   const tabRefs = useRef<Array<HTMLButtonElement | null>>([]);
+  const unseenAlerts = useUnseenAlerts(tab === "alerts");
 
   const sessionQuery = useQuery({
     queryKey: ["session"],
@@ -263,6 +266,11 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
                   {t.id === "changes" && age.pending + age.conflicts > 0 && (
                     <span className="count">{age.pending + age.conflicts}</span>
                   )}
+                  {t.id === "alerts" && unseenAlerts > 0 && (
+                    <span className="count alert-count" data-testid="alerts-unseen" title="Alerts fired since you last looked">
+                      {unseenAlerts}
+                    </span>
+                  )}
                 </button>
               ),
             )}
@@ -311,4 +319,33 @@ export function Shell({ session: initial, onLock, onForget, onSignInAgain }: Pro
       )}
     </div>
   );
+}
+
+/** Alerts that arrived live since the Alerts tab was last open (reset when it opens). Listens
+ *  only after the first paint (an effect; the event module is already in the start-up chunk,
+ *  for the sync bar), and the live connection starts only when Devices or Alerts opens. */
+function useUnseenAlerts(looking: boolean): number {
+  const [unseen, setUnseen] = useState(0);
+  const lookingRef = useRef(looking);
+  lookingRef.current = looking;
+  useEffect(() => {
+    if (looking) setUnseen(0);
+  }, [looking]);
+  useEffect(() => {
+    let stop: (() => void) | null = null;
+    let gone = false;
+    listen<LiveEvent>("live-alert", (e) => {
+      if (e.payload.kind === "alert" && !lookingRef.current) setUnseen((n) => n + 1);
+    })
+      .then((f) => {
+        if (gone) f();
+        else stop = f;
+      })
+      .catch(() => {});
+    return () => {
+      gone = true;
+      stop?.();
+    };
+  }, []);
+  return unseen;
 }

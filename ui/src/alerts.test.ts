@@ -3,7 +3,9 @@ import type { AlertHistoryRow } from "./bindings/AlertHistoryRow";
 import type { AlertRuleView } from "./bindings/AlertRuleView";
 import type { GroupRollup } from "./bindings/GroupRollup";
 import {
+  alertsLiveWords,
   appendPage,
+  bumpOpen,
   clearedWords,
   conditionWords,
   draftOf,
@@ -13,6 +15,7 @@ import {
   formOf,
   NO_HISTORY,
   openWords,
+  prependLive,
   targetOptions,
   targetWords,
 } from "./alerts";
@@ -153,5 +156,46 @@ describe("history paging", () => {
   it("says open or when it cleared", () => {
     expect(clearedWords(row(1), () => "x")).toBe("open");
     expect(clearedWords(row(1, 5000), (ms) => `at ${ms}`)).toBe("at 5000");
+  });
+});
+
+describe("live alerts", () => {
+  const live = (over: Partial<AlertHistoryRow>): AlertHistoryRow => ({ ...row(20), ...over });
+
+  it("prepends a live alert the filters show, once, keeping the paging cursor", () => {
+    const state = { rows: [row(9), row(8)], before: 8 };
+    const all = { rule: null, device: null };
+    const next = prependLive(state, live({}), all);
+    expect(next.rows.map((r) => r.id)).toEqual([20, 9, 8]);
+    expect(next.before).toBe(8);
+    expect(prependLive(next, live({}), all)).toBe(next);
+    // Filtered by another rule or device: not shown.
+    expect(prependLive(state, live({ rule: 2 }), { rule: 1, device: null })).toBe(state);
+    expect(prependLive(state, live({}), { rule: null, device: 6 })).toBe(state);
+    expect(prependLive(state, live({}), { rule: 1, device: 5 }).rows[0]?.id).toBe(20);
+  });
+
+  it("counts a live alert among its rule's open ones, when the count is known", () => {
+    const rules = [rule({ id: 1, open_alerts: 0 }), rule({ id: 2, open_alerts: null }), rule({ id: 3, open_alerts: 4 })];
+    expect(bumpOpen(rules, live({ rule: 1 })).map((r) => r.open_alerts)).toEqual([1, null, 4]);
+    expect(bumpOpen(rules, live({ rule: 2 })).map((r) => r.open_alerts)).toEqual([0, null, 4]);
+    expect(bumpOpen(rules, live({ rule: 3, cleared_at: 5 }))).toBe(rules);
+  });
+
+  it("says why alerts are not live by code, never by message", () => {
+    const status = (state: "idle" | "connecting" | "live" | "not_live", code: string | null = null) => ({
+      state,
+      code,
+      message: "secret broker words",
+      since: 0,
+    });
+    expect(alertsLiveWords(status("live"))).toEqual({ live: true, text: "Live alerts" });
+    expect(alertsLiveWords(status("connecting")).live).toBe(false);
+    expect(alertsLiveWords(status("not_live", "alerts_not_allowed")).text).toContain("alerts.listen");
+    expect(alertsLiveWords(status("not_live", "alerts_refused")).text).toContain("refused");
+    expect(alertsLiveWords(status("not_live", "no_broker")).text).toContain("without a broker");
+    const odd = alertsLiveWords(status("not_live", "something_new"));
+    expect(odd.text).toContain("connection failed");
+    expect(odd.text).not.toContain("secret");
   });
 });

@@ -5,6 +5,7 @@ import type { AlertHistoryPage } from "./bindings/AlertHistoryPage";
 import type { AlertHistoryRow } from "./bindings/AlertHistoryRow";
 import type { AlertRuleView } from "./bindings/AlertRuleView";
 import type { GroupRollup } from "./bindings/GroupRollup";
+import type { LiveStatus } from "./bindings/LiveStatus";
 import type { RuleCondition } from "./bindings/RuleCondition";
 import type { RuleDraft } from "./bindings/RuleDraft";
 import type { RuleEdit } from "./bindings/RuleEdit";
@@ -185,4 +186,71 @@ export function appendPage(state: HistoryState, page: AlertHistoryPage): History
 /** "Open" or when it cleared. */
 export function clearedWords(row: AlertHistoryRow, format: (ms: number) => string): string {
   return row.cleared_at === null ? "open" : format(row.cleared_at);
+}
+
+// ----- live alerts ----------------------------------------------------------------------------
+
+/** The history's filters, as the live rows are checked against them. */
+export interface HistoryFilters {
+  rule: number | null;
+  device: number | null;
+}
+
+/** Whether a live alert belongs in the history as it is filtered. */
+export function matchesFilters(row: AlertHistoryRow, filters: HistoryFilters): boolean {
+  return (filters.rule === null || row.rule === filters.rule) && (filters.device === null || row.device === filters.device);
+}
+
+/** The history with a live alert put in its place (newest first), when the filters show it and
+ *  it is not there yet; the same state otherwise (paging goes on from where it was). */
+export function prependLive(state: HistoryState, row: AlertHistoryRow, filters: HistoryFilters): HistoryState {
+  if (!matchesFilters(row, filters) || state.rows.some((r) => r.id === row.id)) return state;
+  const rows = [row, ...state.rows].sort((a, b) => b.id - a.id);
+  return { ...state, rows };
+}
+
+/** The rules with a live alert counted among its rule's open ones (unknown counts stay
+ *  unknown; an alert already cleared counts nothing). */
+export function bumpOpen(rules: AlertRuleView[], row: AlertHistoryRow): AlertRuleView[] {
+  if (row.cleared_at !== null) return rules;
+  return rules.map((r) => (r.id === row.rule && r.open_alerts !== null ? { ...r, open_alerts: r.open_alerts + 1 } : r));
+}
+
+/** The Alerts view's "Live" badge: whether alerts arrive live and, when not, why — from the
+ *  status's code, never its message. */
+export function alertsLiveWords(live: LiveStatus): { live: boolean; text: string } {
+  switch (live.state) {
+    case "live":
+      return { live: true, text: "Live alerts" };
+    case "idle":
+    case "connecting":
+      return { live: false, text: "Alerts not live yet: connecting to the broker" };
+    case "not_live":
+      break;
+  }
+  const why = (() => {
+    switch (live.code) {
+      case "alerts_not_allowed":
+        return "your role does not receive alerts (alerts.listen)";
+      case "alerts_refused":
+      case "forbidden":
+        return "the broker refused this session alerts";
+      case "no_broker":
+        return "this platform runs without a broker";
+      case "offline":
+        return "the platform cannot be reached";
+      case "broker_unreachable":
+        return "the broker does not answer";
+      case "session_expired":
+      case "unauthenticated":
+        return "your session has ended; sign in again";
+      case "insecure_broker_url":
+        return "the broker is on another machine without TLS";
+      case "broker_tls_unsupported":
+        return "the broker needs TLS, which this console does not speak";
+      default:
+        return "the broker connection failed";
+    }
+  })();
+  return { live: false, text: `Alerts not live: ${why}; Refresh shows new ones` };
 }

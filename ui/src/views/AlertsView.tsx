@@ -1,12 +1,17 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { listen } from "@tauri-apps/api/event";
 import type { AlertRuleView } from "../bindings/AlertRuleView";
 import type { AlertsView as AlertsData } from "../bindings/AlertsView";
 import type { GroupRollup } from "../bindings/GroupRollup";
+import type { LiveEvent } from "../bindings/LiveEvent";
+import type { LiveStatus } from "../bindings/LiveStatus";
 import type { RuleWrite } from "../bindings/RuleWrite";
 import { api, describeError, toIpcError, type IpcError } from "../ipc";
 import {
+  alertsLiveWords,
   appendPage,
+  bumpOpen,
   clearedWords,
   conditionWords,
   draftOf,
@@ -15,6 +20,7 @@ import {
   formOf,
   NO_HISTORY,
   openWords,
+  prependLive,
   targetOptions,
   targetWords,
   type ConditionKind,
@@ -27,6 +33,22 @@ import { AgeNote, ConfirmDialog, Dialog, ErrorNote } from "./Dialog";
 
 /** History rows per page. */
 const HISTORY_PAGE = 50;
+/** The desktop app's channel for alert events (src-tauri/src/commands/devices.rs). */
+const LIVE_ALERT = "live-alert";
+/** How long a row that arrived live stays marked new. */
+const FRESH_MS = 8_000;
+
+/** Calls `onEvent` with each live alert event while the view is mounted. */
+function useLiveAlerts(onEvent: (e: LiveEvent) => void): void {
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  useEffect(() => {
+    const unlisten = listen<LiveEvent>(LIVE_ALERT, (e) => handler.current(e.payload));
+    return () => {
+      void unlisten.then((f) => f());
+    };
+  }, []);
+}
 
 /** The rule actions' errors, by code. */
 function ruleError(e: IpcError): string {
@@ -56,6 +78,23 @@ export function AlertsView({ ageText }: { ageText: string }) {
   const [toggling, setToggling] = useState<number | null>(null);
   const [conflict, setConflict] = useState<{ mine: string; current: AlertRuleView | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Alerts start with live presence: the same connection (started here too, as Devices does).
+  const [liveStatus, setLiveStatus] = useState<LiveStatus | null>(null);
+  const [startError, setStartError] = useState<IpcError | null>(null);
+  useEffect(() => {
+    api.startLive().then(
+      () => setStartError(null),
+      (raw) => setStartError(toIpcError(raw)),
+    );
+  }, []);
+  useLiveAlerts((e) => {
+    if (e.kind === "alert_status") {
+      setLiveStatus(e);
+    } else if (e.kind === "alert") {
+      // The rule's open count moves without reading the history again.
+      queryClient.setQueryData<AlertsData>(["alerts"], (old) => (old ? { ...old, rules: bumpOpen(old.rules, e) } : old));
+    }
+  });
 
   const refresh = () => void queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "welcome" });
 
@@ -65,6 +104,8 @@ export function AlertsView({ ageText }: { ageText: string }) {
   const online = data ? data.age.online : true;
   const rights = data?.rights;
   const offlineWhy = "Offline: creating, changing and deleting alert rules needs the platform (they are not queued).";
+  const live = liveStatus ?? data?.live ?? null;
+  const liveWords = live ? alertsLiveWords(live) : null;
 
   const toggle = async (rule: AlertRuleView) => {
     setToggling(rule.id);
@@ -99,6 +140,18 @@ export function AlertsView({ ageText }: { ageText: string }) {
           </p>
         </div>
         <div className="head-badges">
+          {live && liveWords && (
+            <span
+              className={`live-badge ${liveWords.live ? "live" : "not-live"}`}
+              data-testid="alerts-live"
+              data-code={live.code ?? undefined}
+              role="status"
+              title={startError ? describeError(startError) : undefined}
+            >
+              <span className="dot" aria-hidden="true" />
+              {liveWords.text}
+            </span>
+          )}
           {data && (
             <span className={`live-badge ${data.from_platform ? "live" : "not-live"}`} data-testid="alerts-source" role="status">
               <span className="dot" aria-hidden="true" />
@@ -284,14 +337,32 @@ function History({ data }: { data: AlertsData }) {
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<IpcError | null>(null);
   const [now, setNow] = useState(() => new Date());
+  const [fresh, setFresh] = useState<ReadonlySet<number>>(() => new Set());
   const online = data.age.online;
   const allowed = data.rights.history;
+  const filters = useRef({ rule, device });
+  filters.current = { rule, device };
+  useLiveAlerts((e) => {
+    if (e.kind !== "alert" || !online || !allowed) return;
+    const { kind: _kind, ...row } = e;
+    setHistory((h) => prependLive(h, row, filters.current));
+    setNow(new Date());
+    setFresh((f) => new Set(f).add(row.id));
+    window.setTimeout(() => {
+      setFresh((f) => {
+        const next = new Set(f);
+        next.delete(row.id);
+        return next;
+      });
+    }, FRESH_MS);
+  });
 
   const load = async (before: number | null, from: HistoryState) => {
     setLoading(true);
     try {
       const page = await api.alertHistory({ rule, device, before, limit: HISTORY_PAGE });
-      setHistory(appendPage(from, page));
+      // An older page goes under what is shown now (live rows included); a first page replaces it.
+      setHistory((shown) => appendPage(before === null ? from : shown, page));
       setError(null);
     } catch (raw) {
       setError(toIpcError(raw));
@@ -384,7 +455,12 @@ function History({ data }: { data: AlertsData }) {
                   </tr>
                 )}
                 {history.rows.map((a) => (
-                  <tr key={a.id} data-testid={`alert-${a.id}`}>
+                  <tr
+                    key={a.id}
+                    data-testid={`alert-${a.id}`}
+                    className={fresh.has(a.id) ? "alert-fresh" : undefined}
+                    data-live={fresh.has(a.id) ? "new" : undefined}
+                  >
                     <td title={new Date(a.fired_at).toLocaleString()}>{format(a.fired_at)}</td>
                     <td>{a.device_name}</td>
                     <td>{a.rule_name}</td>
