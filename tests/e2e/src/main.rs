@@ -1003,6 +1003,87 @@ async fn alerts_live(run: &Run) -> Result<(), String> {
     Ok(())
 }
 
+/// The device's telemetry topic and a reading of `boiler.temp` published on it.
+async fn publish_boiler_temp(
+    device: &rumqttc::AsyncClient,
+    org: i64,
+    id: i64,
+    temp: f64,
+) -> Result<(), String> {
+    let reading = json!({"boiler": {"temp": temp}}).to_string();
+    device
+        .publish(
+            format!("steward/{org}/devices/{id}/telemetry"),
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            reading,
+        )
+        .await
+        .map_err(|e| format!("publishing telemetry: {e}"))
+}
+
+/// With the Alerts tab open, the devices step's device reports a boiler temperature over the
+/// new rule's threshold: the fired alert arrives live (over the console's own broker
+/// credential) at the top of the history, and the rule's open count moves, without Refresh.
+/// Then, with another tab open, a second episode (the reading back under, then over again)
+/// shows as a count on the Alerts tab, which opening the tab clears.
+async fn alerts_arrive_live(
+    run: &Run,
+    owner: &Login,
+    device: Option<&rumqttc::AsyncClient>,
+) -> Result<(), String> {
+    let c = run.client()?;
+    let device = device.ok_or("the devices step left no connected device")?;
+    let rest = Rest::sign_in(&run.env.api, owner).await?;
+    let id = rest.id_named("/devices", DEVICES[0]).await?;
+    let org = rest
+        .call(reqwest::Method::GET, "/session", None)
+        .await?
+        .get("org")
+        .and_then(Value::as_i64)
+        .ok_or("GET /session gave no org")?;
+    let rule_row = format!("[data-testid=\"alert-rule-{ALERT_RULE}\"]");
+    let newest = ".alerts-history-list tbody tr:first-child";
+    wait_text(c, "#alerts-title", &["Alerts"]).await?;
+    wait_text(c, "[data-testid=alerts-live]", &["Live alerts"]).await?;
+    wait_content(c, &rule_row, &[ALERT_RULE, "none open"]).await?;
+
+    publish_boiler_temp(device, org, id, 97.5).await?;
+    wait_content(
+        c,
+        newest,
+        &[DEVICES[0], ALERT_RULE, "boiler.temp = 97.5", "open", "just now"],
+    )
+    .await?;
+    wait_text(c, "[data-testid=history-count]", &["1 shown"]).await?;
+    wait_content(c, &rule_row, &[ALERT_RULE, "1 open"]).await?;
+    run.shot("06d-alerts-arrived-live").await?;
+
+    // Elsewhere in the console: the tab counts what fired since it was last looked at.
+    open_tab(c, "devices").await?;
+    wait_text(c, "[data-testid=devices-count]", &["2 of 2 devices"]).await?;
+    publish_boiler_temp(device, org, id, 90.0).await?;
+    // The reading back under the threshold clears the first alert before the next fires.
+    wait_for("the first alert to clear", || async {
+        let rows = rest.call(reqwest::Method::GET, "/alerts?limit=5", None).await?;
+        let cleared = rows
+            .as_array()
+            .and_then(|r| r.first())
+            .is_some_and(|a| a.get("cleared_at").is_some_and(|c| !c.is_null()));
+        Ok::<_, String>(cleared.then_some(()))
+    })
+    .await?;
+    publish_boiler_temp(device, org, id, 98.0).await?;
+    wait_text(c, "[data-testid=alerts-unseen]", &["1"]).await?;
+    run.shot("06d-alerts-tab-badge").await?;
+    open_tab(c, "alerts").await?;
+    wait_gone(c, "[data-testid=alerts-unseen]").await?;
+    wait_content(c, newest, &[DEVICES[0], ALERT_RULE, "boiler.temp = 98", "open"]).await?;
+    wait_text(c, "[data-testid=history-count]", &["2 shown"]).await?;
+    wait_content(c, &rule_row, &[ALERT_RULE, "1 open"]).await?;
+    Ok(())
+}
+
 /// Opened offline, the Devices tab shows the last known state and says presence is not live.
 async fn devices_offline(run: &Run) -> Result<(), String> {
     let c = run.client()?;
@@ -1115,6 +1196,11 @@ async fn scenario(run: &mut Run) -> Result<(), String> {
         device
     };
     step!(run, "06c-alerts", alerts_live(run));
+    step!(
+        run,
+        "06d-alerts-arrive-live",
+        alerts_arrive_live(run, &owner_login, device.as_ref())
+    );
 
     // Scenario 6: the platform goes away and the console starts again.
     eprintln!("stopping stewardd and restarting the console");
