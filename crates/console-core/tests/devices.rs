@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::QoS;
 use serde_json::{Value, json};
 use steward_console_core::api::ApiClient;
 use steward_console_core::devices::RollupKind;
@@ -23,7 +23,7 @@ use steward_console_core::secrets::MemoryStore;
 use steward_console_core::{Console, LiveEvent, LiveEvents, LiveState};
 
 mod common;
-use common::{Platform, plane, platform};
+use common::{Platform, device_connection, plane, platform};
 
 const OWNER: &str = "Olivia Owner";
 
@@ -145,34 +145,6 @@ async fn devices_come_through_the_feed_into_the_cache_and_open_offline() {
     c.start_live().await.unwrap();
     let status = live_state(&c, LiveState::NotLive, Duration::from_secs(10)).await;
     assert_eq!(status.code.as_deref(), Some("offline"));
-}
-
-/// A device's MQTT connection, with its events in a channel.
-async fn device_connection(port: u16, username: &str, password: &str) -> AsyncClient {
-    let mut options = MqttOptions::new(username, "127.0.0.1", port);
-    options.set_credentials(username, password);
-    options.set_keep_alive(Duration::from_secs(30));
-    let (client, mut eventloop) = AsyncClient::new(options, 16);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let e = eventloop.poll().await;
-            let end = e.is_err();
-            let _ = tx.send(e.map_err(|e| e.to_string()));
-            if end {
-                return;
-            }
-        }
-    });
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-            Ok(Some(Ok(Event::Incoming(Packet::ConnAck(_))))) => break,
-            Ok(Some(Ok(_))) => {}
-            other => panic!("the device did not connect: {other:?}"),
-        }
-    }
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    client
 }
 
 async fn presence_event(

@@ -14,13 +14,13 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::QoS;
 use serde_json::json;
 use steward_console_core::alerts::{AlertHistoryRow, HistoryFilter};
 use steward_console_core::{Console, LiveEvent, LiveEvents, LiveState, LiveStatus};
 
 mod common;
-use common::plane;
+use common::{device_connection, plane};
 
 const OWNER: &str = "Olivia Owner";
 
@@ -37,33 +37,6 @@ async fn state_of(what: &str, read: impl Fn() -> LiveStatus, want: LiveState) ->
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn device_connection(port: u16, username: &str, password: &str) -> AsyncClient {
-    let mut options = MqttOptions::new(username, "127.0.0.1", port);
-    options.set_credentials(username, password);
-    options.set_keep_alive(Duration::from_secs(30));
-    let (client, mut eventloop) = AsyncClient::new(options, 16);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let e = eventloop.poll().await;
-            let end = e.is_err();
-            let _ = tx.send(e.map_err(|e| e.to_string()));
-            if end {
-                return;
-            }
-        }
-    });
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-            Ok(Some(Ok(Event::Incoming(Packet::ConnAck(_))))) => break,
-            Ok(Some(Ok(_))) => {}
-            other => panic!("the device did not connect: {other:?}"),
-        }
-    }
-    tokio::spawn(async move { while rx.recv().await.is_some() {} });
-    client
 }
 
 async fn alert_event(events: &mut LiveEvents) -> AlertHistoryRow {

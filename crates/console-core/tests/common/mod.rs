@@ -7,7 +7,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet};
 use serde_json::Value;
 use steward_console_core::Console;
 use steward_console_core::secrets::MemoryStore;
@@ -163,4 +165,32 @@ impl Platform {
         assert_eq!(got, status, "{path}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
+}
+
+/// A device's MQTT connection, with its events in a channel.
+pub async fn device_connection(port: u16, username: &str, password: &str) -> AsyncClient {
+    let mut options = MqttOptions::new(username, "127.0.0.1", port);
+    options.set_credentials(username, password);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut eventloop) = AsyncClient::new(options, 16);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let e = eventloop.poll().await;
+            let end = e.is_err();
+            let _ = tx.send(e.map_err(|e| e.to_string()));
+            if end {
+                return;
+            }
+        }
+    });
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(Ok(Event::Incoming(Packet::ConnAck(_))))) => break,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the device did not connect: {other:?}"),
+        }
+    }
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    client
 }
